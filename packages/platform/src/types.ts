@@ -1,0 +1,168 @@
+/**
+ * The platform's contracts. Every backend (Postgres/PGlite, JetStream/in-process,
+ * Redis/memory) implements one of these interfaces, and services only ever see
+ * the interfaces, so the same handlers and tests run in embedded and
+ * distributed mode.
+ */
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { PlatformConfig } from "./config.js";
+
+/** Drizzle over `pg` or PGlite. A transaction (`tx`) is also a `Database`. */
+export type Database = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+
+export interface DatabaseHandle {
+  readonly db: Database;
+  readonly kind: "pg" | "pglite";
+  /** Applies a service's drizzle-kit migrations, tracked in `<schema>.__migrations`. */
+  migrate(opts: { migrationsFolder: string; schema: string }): Promise<void>;
+  /** LISTEN on a channel; resolves to an unlisten function. */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /** For readiness probes. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One event as a consumer receives it. `id` is the outbox id (= Nats-Msg-Id). */
+export interface BusMessage {
+  readonly id: string;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+}
+
+export type BusHandler = (msg: BusMessage) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** Durable name shared by all replicas of a service: each event reaches one of them. */
+  durable: string;
+  /** Subject filters, NATS wildcards allowed (`parley.identity.>`). */
+  subjects: string[];
+  handler: BusHandler;
+  /** After this many failed deliveries the event is logged and terminated. Default 10. */
+  maxDeliver?: number;
+  /** Redelivery if not acked within this. Default 30 s. */
+  ackWaitMs?: number;
+  /** Handlers running at once. Default 1 (in order). */
+  concurrency?: number;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+/**
+ * At-least-once event bus. A handler that resolves acks the event; one that
+ * throws naks it with a delay growing with the delivery count.
+ */
+export interface EventBus {
+  /** Resolves once the broker has stored the event. Duplicate msgIds are dropped by the broker. */
+  publish(subject: string, data: Uint8Array, msgId: string): Promise<void>;
+  /** Durable, load-balanced across replicas (services, projections, the realtime router). */
+  consume(opts: ConsumeOptions): Promise<Subscription>;
+  /**
+   * Non-shared subscription for one process (an edge node's own delivery
+   * subject): every subscriber gets every matching event published after it
+   * subscribed, acked explicitly, never load-balanced with other nodes.
+   */
+  consumeOwn(opts: Omit<ConsumeOptions, "durable"> & { name: string }): Promise<Subscription>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Revoked token ids (`jti`) and sessions (refresh families, `sid`), shared by every node. */
+export interface RevocationStore {
+  revoke(id: string, untilMs: number): Promise<void>;
+  /** True if any of the ids is revoked. */
+  anyRevoked(ids: string[]): Promise<boolean>;
+}
+
+export interface RateLimitResult {
+  allowed: boolean;
+  remaining: number;
+  /** 0 when allowed. */
+  retryAfterMs: number;
+}
+
+/** Atomic fixed-window counter shared by all replicas. */
+export interface RateLimiter {
+  hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+}
+
+export interface PresenceInfo {
+  online: boolean;
+  /** Epoch ms; 0 if never seen. */
+  lastSeenMs: number;
+}
+
+/**
+ * user -> nodes holding a socket of that user, each with an expiry refreshed by
+ * the node's heartbeat; reads prune expired entries, so a dead node's users age
+ * out with no coordinator.
+ */
+export interface PresenceStore {
+  /** Adds/refreshes (user, node) entries with the given TTL. */
+  heartbeat(nodeId: string, userIds: string[], ttlMs: number): Promise<void>;
+  /** The user's last socket on this node closed. */
+  remove(nodeId: string, userId: string, lastSeenMs: number): Promise<void>;
+  /** Live nodes per user (users with none are absent). */
+  nodesOf(userIds: string[]): Promise<Map<string, string[]>>;
+  info(userIds: string[]): Promise<Map<string, PresenceInfo>>;
+}
+
+/** Keyed TTL values (typing indicators, short caches) shared by all replicas. */
+export interface EphemeralStore {
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+}
+
+/** Claims of a verified access token. */
+export interface AccessClaims {
+  userId: string;
+  /** Session = refresh-token family. */
+  sessionId: string;
+  jti: string;
+  expiresAtMs: number;
+}
+
+export interface TokenVerifier {
+  /** Signature (pinned alg), iss, aud, exp, and revocation of jti and sid. Throws ConnectError(unauthenticated). */
+  verify(token: string): Promise<AccessClaims>;
+}
+
+export interface TokenSigner {
+  signAccess(claims: { userId: string; sessionId: string }): Promise<{ token: string; jti: string; expiresAtMs: number }>;
+}
+
+/** Everything a service needs from the platform; built once per process. */
+export interface PlatformDeps {
+  config: PlatformConfig;
+  logger: Logger;
+  metrics: Registry;
+  database: DatabaseHandle;
+  bus: EventBus;
+  revocations: RevocationStore;
+  rateLimiter: RateLimiter;
+  presence: PresenceStore;
+  ephemeral: EphemeralStore;
+  tokens: TokenVerifier;
+}
+
+/** What each service's `create<Name>Service(deps)` returns. */
+export interface ServiceModule {
+  readonly name: string;
+  /** Connect services this module serves. */
+  routes(router: ConnectRouter): void;
+  /** Extra plain-HTTP endpoints (e.g. JWKS). Return true when handled. */
+  http?(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Applies migrations, starts consumers and the outbox relay. */
+  start(): Promise<void>;
+  /** Stops consumers and relay; the server is closed by the caller. */
+  stop(): Promise<void>;
+  /** Readiness checks of this module beyond the shared backends. */
+  ready?(): Promise<void>;
+}
