@@ -136,6 +136,8 @@ export interface TokenVerifier {
 
 export interface TokenSigner {
   signAccess(claims: { userId: string; sessionId: string }): Promise<{ token: string; jti: string; expiresAtMs: number }>;
+  /** The public keys to publish at /.well-known/jwks.json. */
+  jwks(): { keys: Record<string, unknown>[] };
 }
 
 /** Everything a service needs from the platform; built once per process. */
@@ -150,6 +152,8 @@ export interface PlatformDeps {
   presence: PresenceStore;
   ephemeral: EphemeralStore;
   tokens: TokenVerifier;
+  /** Present where the private key is configured (identity, embedded mode, tests). */
+  signer: TokenSigner | undefined;
 }
 
 /** What each service's `create<Name>Service(deps)` returns. */
