@@ -1,0 +1,135 @@
+/**
+ * In-process stores for embedded mode and tests. Same semantics as the Redis
+ * stores (fixed windows, expiring presence entries pruned on read), but only
+ * shared within one process.
+ */
+import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RateLimitResult, RevocationStore } from "../types.js";
+
+/** Expiring values; expired entries are dropped on read and by a periodic sweep. */
+class ExpiringMap<V> {
+  private readonly entries = new Map<string, { value: V; expiresAtMs: number }>();
+
+  get(key: string, now = Date.now()): V | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.expiresAtMs <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  expiresAt(key: string): number | undefined {
+    return this.entries.get(key)?.expiresAtMs;
+  }
+
+  set(key: string, value: V, expiresAtMs: number): void {
+    this.entries.set(key, { value, expiresAtMs });
+  }
+
+  sweep(now = Date.now()): void {
+    for (const [k, e] of this.entries) if (e.expiresAtMs <= now) this.entries.delete(k);
+  }
+}
+
+export interface MemoryStores {
+  revocations: RevocationStore;
+  rateLimiter: RateLimiter;
+  presence: PresenceStore;
+  ephemeral: EphemeralStore;
+  close(): void;
+}
+
+export function createMemoryStores(): MemoryStores {
+  const revoked = new ExpiringMap<true>();
+  const windows = new ExpiringMap<number>();
+  const values = new ExpiringMap<string>();
+  /** user -> node -> expiry ms */
+  const presence = new Map<string, Map<string, number>>();
+  const lastSeen = new Map<string, number>();
+
+  const liveNodes = (userId: string, now: number): string[] => {
+    const nodes = presence.get(userId);
+    if (!nodes) return [];
+    for (const [node, exp] of nodes) if (exp <= now) nodes.delete(node);
+    if (nodes.size === 0) presence.delete(userId);
+    return [...nodes.keys()];
+  };
+
+  // Without a sweep, one-off keys (rate-limit windows per IP) would accumulate forever.
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    revoked.sweep(now);
+    windows.sweep(now);
+    values.sweep(now);
+    for (const user of presence.keys()) liveNodes(user, now);
+  }, 60_000);
+  sweeper.unref();
+
+  return {
+    revocations: {
+      async revoke(id, untilMs) {
+        if (untilMs > Date.now()) revoked.set(id, true, untilMs);
+      },
+      async anyRevoked(ids) {
+        const now = Date.now();
+        return ids.some((id) => revoked.get(id, now) === true);
+      },
+    },
+    rateLimiter: {
+      async hit(key, limit, windowMs): Promise<RateLimitResult> {
+        const now = Date.now();
+        const count = (windows.get(key, now) ?? 0) + 1;
+        const expiresAtMs = count === 1 ? now + windowMs : (windows.expiresAt(key) ?? now + windowMs);
+        windows.set(key, count, expiresAtMs);
+        const allowed = count <= limit;
+        return { allowed, remaining: Math.max(0, limit - count), retryAfterMs: allowed ? 0 : expiresAtMs - now };
+      },
+    },
+    presence: {
+      async heartbeat(nodeId, userIds, ttlMs) {
+        const expiresAtMs = Date.now() + ttlMs;
+        for (const user of userIds) {
+          let nodes = presence.get(user);
+          if (!nodes) presence.set(user, (nodes = new Map()));
+          nodes.set(nodeId, expiresAtMs);
+        }
+      },
+      async remove(nodeId, userId, lastSeenMs) {
+        const nodes = presence.get(userId);
+        nodes?.delete(nodeId);
+        if (nodes?.size === 0) presence.delete(userId);
+        lastSeen.set(userId, lastSeenMs);
+      },
+      async nodesOf(userIds) {
+        const now = Date.now();
+        const out = new Map<string, string[]>();
+        for (const user of userIds) {
+          const nodes = liveNodes(user, now);
+          if (nodes.length > 0) out.set(user, nodes);
+        }
+        return out;
+      },
+      async info(userIds) {
+        const now = Date.now();
+        const out = new Map<string, PresenceInfo>();
+        for (const user of userIds) {
+          const online = liveNodes(user, now).length > 0;
+          out.set(user, { online, lastSeenMs: online ? now : (lastSeen.get(user) ?? 0) });
+        }
+        return out;
+      },
+    },
+    ephemeral: {
+      async set(key, value, ttlMs) {
+        values.set(key, value, Date.now() + ttlMs);
+      },
+      async get(key) {
+        return values.get(key);
+      },
+    },
+    close() {
+      clearInterval(sweeper);
+    },
+  };
+}

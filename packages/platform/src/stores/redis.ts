@@ -1,0 +1,176 @@
+/**
+ * Redis stores for distributed mode: every replica sees the same rate-limit
+ * counters, revocations, presence and ephemeral values. `keyPrefix` isolates
+ * deployments (and test runs) sharing one Redis.
+ */
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RevocationStore } from "../types.js";
+import { chunks, LAST_SEEN_RETENTION_MS, storeKeys } from "./keys.js";
+
+/**
+ * INCR, set the window on the first hit, and read the remaining window in one
+ * atomic step: with a separate EXPIRE a crash (or a lost reply) between the two
+ * would leave a counter without TTL that blocks its key forever. The `ttl < 0`
+ * branch heals such keys written by anything else.
+ */
+const RATE_LIMIT_LUA = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+`;
+
+/** The custom command registered with `defineCommand` (sent as EVALSHA, falling back to EVAL). */
+interface RedisWithRateLimit extends Redis {
+  parleyRateHit(key: string, windowMs: number): Promise<[number, number]>;
+}
+
+/** Users per pipeline: bounds the size of one round-trip for nodes holding many users. */
+const PIPELINE_CHUNK = 500;
+
+export interface RedisStores {
+  revocations: RevocationStore;
+  rateLimiter: RateLimiter;
+  presence: PresenceStore;
+  ephemeral: EphemeralStore;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Throws the first error of a pipeline's results (ioredis reports them per command). */
+function resultsOf(results: [Error | null, unknown][] | null, what: string): unknown[] {
+  if (!results) throw new Error(`redis ${what}: pipeline returned no results`);
+  return results.map(([err, value]) => {
+    if (err) throw new Error(`redis ${what}: ${err.message}`, { cause: err });
+    return value;
+  });
+}
+
+export function createRedisStores(opts: { url: string; keyPrefix?: string; logger: Logger }): RedisStores {
+  const log = opts.logger.child({ component: "redis" });
+  const redis = new Redis(opts.url, {
+    keyPrefix: opts.keyPrefix ?? "",
+    // Fail a command after a few reconnect attempts instead of queueing it for a
+    // long time: callers (interceptors, probes) turn the error into a response.
+    maxRetriesPerRequest: 3,
+  }) as RedisWithRateLimit;
+  redis.defineCommand("parleyRateHit", { numberOfKeys: 1, lua: RATE_LIMIT_LUA });
+  // ioredis emits "error" on every failed reconnect; unhandled it would crash the process.
+  let lastError = "";
+  redis.on("error", (err: Error) => {
+    if (err.message !== lastError) log.error({ err }, "redis connection error");
+    lastError = err.message;
+  });
+  redis.on("ready", () => {
+    lastError = "";
+  });
+
+  const revocations: RevocationStore = {
+    async revoke(id, untilMs) {
+      // Already expired: nothing to remember (and PXAT in the past would be a no-op delete anyway).
+      if (untilMs <= Date.now()) return;
+      await redis.set(storeKeys.revoked(id), "1", "PXAT", Math.ceil(untilMs));
+    },
+    async anyRevoked(ids) {
+      if (ids.length === 0) return false;
+      return (await redis.exists(...ids.map(storeKeys.revoked))) > 0;
+    },
+  };
+
+  const rateLimiter: RateLimiter = {
+    async hit(key, limit, windowMs) {
+      const [count, ttl] = await redis.parleyRateHit(key, Math.max(1, Math.ceil(windowMs)));
+      const allowed = count <= limit;
+      return { allowed, remaining: Math.max(0, limit - count), retryAfterMs: allowed ? 0 : Math.max(1, ttl) };
+    },
+  };
+
+  const presence: PresenceStore = {
+    async heartbeat(nodeId, userIds, ttlMs) {
+      const expiresAtMs = Date.now() + ttlMs;
+      for (const batch of chunks(userIds, PIPELINE_CHUNK)) {
+        const p = redis.pipeline();
+        for (const user of batch) {
+          const key = storeKeys.presence(user);
+          p.zadd(key, expiresAtMs, nodeId);
+          // The whole set disappears once no node refreshes it.
+          p.pexpire(key, ttlMs);
+        }
+        resultsOf(await p.exec(), "presence heartbeat");
+      }
+    },
+    async remove(nodeId, userId, lastSeenMs) {
+      const p = redis.pipeline();
+      p.zrem(storeKeys.presence(userId), nodeId);
+      p.set(storeKeys.lastSeen(userId), String(lastSeenMs), "PX", LAST_SEEN_RETENTION_MS);
+      resultsOf(await p.exec(), "presence remove");
+    },
+    async nodesOf(userIds) {
+      const out = new Map<string, string[]>();
+      const now = Date.now();
+      for (const batch of chunks(userIds, PIPELINE_CHUNK)) {
+        const p = redis.pipeline();
+        for (const user of batch) {
+          const key = storeKeys.presence(user);
+          p.zremrangebyscore(key, "-inf", now);
+          p.zrangebyscore(key, `(${now}`, "+inf");
+        }
+        const results = resultsOf(await p.exec(), "presence nodesOf");
+        batch.forEach((user, i) => {
+          const nodes = results[i * 2 + 1] as string[];
+          if (nodes.length > 0) out.set(user, nodes);
+        });
+      }
+      return out;
+    },
+    async info(userIds) {
+      const out = new Map<string, PresenceInfo>();
+      const now = Date.now();
+      for (const batch of chunks(userIds, PIPELINE_CHUNK)) {
+        const p = redis.pipeline();
+        for (const user of batch) {
+          const key = storeKeys.presence(user);
+          p.zremrangebyscore(key, "-inf", now);
+          p.zcard(key);
+          p.get(storeKeys.lastSeen(user));
+        }
+        const results = resultsOf(await p.exec(), "presence info");
+        batch.forEach((user, i) => {
+          const online = (results[i * 3 + 1] as number) > 0;
+          const stored = results[i * 3 + 2] as string | null;
+          out.set(user, { online, lastSeenMs: online ? now : Number(stored ?? 0) });
+        });
+      }
+      return out;
+    },
+  };
+
+  const ephemeral: EphemeralStore = {
+    async set(key, value, ttlMs) {
+      await redis.set(storeKeys.ephemeral(key), value, "PX", Math.max(1, Math.ceil(ttlMs)));
+    },
+    async get(key) {
+      return (await redis.get(storeKeys.ephemeral(key))) ?? undefined;
+    },
+  };
+
+  return {
+    revocations,
+    rateLimiter,
+    presence,
+    ephemeral,
+    async ping() {
+      await redis.ping();
+    },
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
