@@ -1,0 +1,26 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { PlatformConfig, ServiceModule } from "@parley/platform";
+
+/**
+ * `GET /config.json`: where the web client finds the API and the WebSocket
+ * edge. Served by the API so the built client needs no rebuild per deployment.
+ */
+export function webConfigModule(config: PlatformConfig): ServiceModule {
+  const body = JSON.stringify({
+    apiUrl: config.publicUrl,
+    wsUrl: config.publicWsUrl,
+    devMailbox: config.smtpUrl === undefined,
+  });
+  return {
+    name: "web-config",
+    routes() {},
+    http(req: IncomingMessage, res: ServerResponse) {
+      if (req.method !== "GET" || req.url?.split("?")[0] !== "/config.json") return false;
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(body);
+      return true;
+    },
+    async start() {},
+    async stop() {},
+  };
+}
