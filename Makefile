@@ -1,0 +1,41 @@
+# Parley — the two commands a newcomer needs:
+#   make dev    the whole product in one process (embedded backends), web UI on :8080
+#   make test   the whole suite: contracts, types, tests on embedded AND real backends, browser
+SHELL := /usr/bin/env bash
+
+.PHONY: setup gen dev test check typecheck test-embedded test-real test-browser bench
+
+setup:
+	@scripts/setup.sh
+
+gen: setup
+	pnpm exec buf generate && pnpm exec buf lint
+
+dev: setup
+	pnpm dev
+
+check: setup
+	scripts/check-contracts.sh
+	pnpm typecheck
+
+test: check
+	$(MAKE) --no-print-directory test-embedded
+	$(MAKE) --no-print-directory test-real
+	$(MAKE) --no-print-directory test-browser
+
+test-embedded:
+	@echo "== tests on embedded backends (PGlite, in-process bus, memory stores)"
+	pnpm test
+
+test-real:
+	@scripts/ensure-services.sh
+	@echo "== tests on real backends (Postgres, NATS JetStream, Redis on 127.0.0.1)"
+	PARLEY_TEST_REAL=1 pnpm test
+
+test-browser:
+	@scripts/ensure-chromium.sh
+	@echo "== browser tests (Debian chromium via playwright-core)"
+	pnpm test:browser
+
+bench: setup
+	pnpm bench

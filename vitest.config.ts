@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+// One suite, two backends: `pnpm test` (embedded) and `PARLEY_TEST_REAL=1 pnpm test`.
+// Browser tests have their own config (tests/vitest.browser.config.ts).
+export default defineConfig({
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "tests/e2e/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+    // Two cores: more workers only add contention (PGlite and argon2 are CPU bound).
+    maxWorkers: 2,
+    reporters: ["default"],
+  },
+});
