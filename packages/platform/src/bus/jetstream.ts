@@ -1,0 +1,314 @@
+/**
+ * EventBus over NATS JetStream. Streams are created idempotently on connect;
+ * `consume` is a durable pull consumer shared by every replica (the server
+ * load-balances), `consumeOwn` a per-process consumer that resumes from its
+ * last acked position if the server lost it. Each consumer runs the v2
+ * `consumer.consume()` iterator and is re-created whenever that iterator
+ * ends with an error (e.g. after a server restart).
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  NatsError,
+  RetentionPolicy,
+  StorageType,
+  connect,
+  nanos,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+  type StreamConfig,
+} from "nats";
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { BusHandler, ConsumeOptions, EventBus, Subscription } from "../types.js";
+import {
+  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_MAX_DELIVER,
+  DUPLICATE_WINDOW_MS,
+  InFlight,
+  STOP_GRACE_MS,
+  STREAMS,
+  nakDelayMs,
+  sleep,
+  streamForFilters,
+  streamForSubject,
+  type StreamSpec,
+} from "./subjects.js";
+
+/** JetStream API error codes (nats-server `errors.json`). */
+const CONSUMER_NOT_FOUND = 10014;
+const OWN_INACTIVE_THRESHOLD_MS = 60_000;
+
+export interface JetStreamBusOptions {
+  natsUrl: string;
+  /** Isolates test runs on one server: stream suffix, subject and consumer prefix. */
+  namespace?: string;
+  logger: Logger;
+}
+
+function apiErrorCode(err: unknown): number | undefined {
+  return err instanceof NatsError ? err.api_error?.err_code : undefined;
+}
+
+/** nats-server ≥ 2.10 accepts several filters on one consumer (keeps order across them). */
+function supportsMultiFilter(nc: NatsConnection): boolean {
+  const [major = 0, minor = 0] = (nc.info?.version ?? "0.0").split(".").map(Number);
+  return major > 2 || (major === 2 && minor >= 10);
+}
+
+/** A short stable token for a subject, used in per-subject consumer names. */
+function subjectToken(subject: string): string {
+  return subject.replace(/\*/g, "star").replace(/>/g, "all").replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
+export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<EventBus> {
+  const ns = opts.namespace ? opts.namespace.replace(/[^A-Za-z0-9_-]/g, "_") : "";
+  const logger = opts.logger.child({ component: "bus", kind: "jetstream", ...(ns ? { namespace: ns } : {}) });
+  const wire = (subject: string): string => (ns ? `${ns}.${subject}` : subject);
+  const unwire = (subject: string): string => (ns && subject.startsWith(`${ns}.`) ? subject.slice(ns.length + 1) : subject);
+  const streamName = (spec: StreamSpec): string => (ns ? `${spec.name}_${ns}` : spec.name);
+  const consumerName = (name: string): string => (ns ? `${ns}_${name}` : name).replace(/[^A-Za-z0-9_-]/g, "_");
+
+  let nc: NatsConnection;
+  try {
+    // Reconnect forever: a NATS restart must not take the services down with it.
+    nc = await connect({ servers: opts.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: "parley" });
+  } catch (err) {
+    throw new Error(`bus: cannot connect to NATS at ${opts.natsUrl}`, { cause: err });
+  }
+  void (async () => {
+    for await (const s of nc.status()) logger.info({ status: s.type, data: String(s.data) }, "nats connection status");
+  })();
+  const jsm = await nc.jetstreamManager();
+  const js = nc.jetstream();
+  await ensureStreams(jsm, streamName, wire);
+  const multiFilter = supportsMultiFilter(nc);
+  const subscriptions = new Set<Subscription>();
+
+  interface ConsumerPlan {
+    readonly stream: string;
+    readonly name: string;
+    /** Config to create it with; `resumeAfter` = last stream sequence known acked. */
+    config(resumeAfter: number | undefined): Partial<ConsumerConfig>;
+    /** Durables are updated to the current config; own consumers are only re-created. */
+    readonly shared: boolean;
+  }
+
+  /** One pull consumer per filter when the server cannot take several filters. */
+  function plans(base: string, subjects: string[], make: (name: string, filters: string[]) => ConsumerPlan): ConsumerPlan[] {
+    if (subjects.length === 1 || multiFilter) return [make(base, subjects)];
+    return subjects.map((s) => make(`${base}_${subjectToken(s)}`, [s]));
+  }
+
+  function filterConfig(filters: string[]): Partial<ConsumerConfig> {
+    const wired = filters.map(wire);
+    return wired.length === 1 ? { filter_subject: wired[0] } : { filter_subjects: wired };
+  }
+
+  async function ensureConsumer(plan: ConsumerPlan, resumeAfter: number | undefined): Promise<void> {
+    try {
+      const info = await jsm.consumers.info(plan.stream, plan.name);
+      if (plan.shared) {
+        const want = plan.config(undefined);
+        if (info.config.ack_wait !== want.ack_wait || info.config.max_deliver !== want.max_deliver) {
+          await jsm.consumers.update(plan.stream, plan.name, { ack_wait: want.ack_wait, max_deliver: want.max_deliver });
+        }
+      }
+      return;
+    } catch (err) {
+      if (apiErrorCode(err) !== CONSUMER_NOT_FOUND) throw err;
+    }
+    // Replicas starting together may race here; adding an identical config is idempotent server-side.
+    await jsm.consumers.add(plan.stream, plan.config(resumeAfter));
+  }
+
+  function runConsumer(
+    plan: ConsumerPlan,
+    o: { handler: BusHandler; maxDeliver: number },
+    slots: InFlight,
+    abort: AbortSignal,
+  ): { done: Promise<void>; stopIterator(): void } {
+    let current: ConsumerMessages | undefined;
+    let resumeAfter: number | undefined;
+    const log = logger.child({ consumer: plan.name, stream: plan.stream });
+
+    async function handle(m: JsMsg): Promise<void> {
+      const deliveryCount = m.info.deliveryCount;
+      const id = m.headers?.get("Nats-Msg-Id") || `${m.info.stream}:${m.seq}`;
+      try {
+        await o.handler({ id, subject: unwire(m.subject), data: m.data, deliveryCount });
+        m.ack();
+      } catch (err) {
+        const fields = { err, subject: unwire(m.subject), eventId: id, deliveries: deliveryCount };
+        if (deliveryCount >= o.maxDeliver) {
+          log.error(fields, "event failed maxDeliver times; terminated");
+          m.term(`handler failed ${deliveryCount} times`);
+        } else {
+          const delayMs = nakDelayMs(deliveryCount);
+          log.warn({ ...fields, retryInMs: delayMs }, "event handler failed; will redeliver");
+          m.nak(delayMs);
+        }
+      }
+    }
+
+    async function loop(): Promise<void> {
+      let failures = 0;
+      while (!abort.aborted) {
+        try {
+          await ensureConsumer(plan, resumeAfter);
+          const consumer = await js.consumers.get(plan.stream, plan.name);
+          // Remember how far this consumer got, so a consumer the server lost can be re-created there.
+          resumeAfter = Math.max(resumeAfter ?? 0, (await consumer.info(true)).ack_floor.stream_seq);
+          // abort_on_missing_resource: end the iterator (and re-create) instead of retrying a deleted consumer forever.
+          current = await consumer.consume({ max_messages: Math.max(slots.limitHint, 1), abort_on_missing_resource: true });
+          if (abort.aborted) current.stop();
+          failures = 0;
+          for await (const m of current) {
+            await slots.acquire();
+            if (abort.aborted) {
+              slots.release();
+              m.nak();
+              continue;
+            }
+            void handle(m).finally(() => slots.release());
+          }
+          const err = await current.closed();
+          if (abort.aborted) break;
+          log.warn({ err }, "consumer iterator ended; re-creating");
+        } catch (err) {
+          if (abort.aborted) break;
+          log.warn({ err }, "consumer failed; retrying");
+        }
+        failures++;
+        await sleep(Math.min(250 * 2 ** failures, 5_000), abort);
+      }
+    }
+
+    return { done: loop(), stopIterator: () => current?.stop() };
+  }
+
+  function start(planList: ConsumerPlan[], o: ConsumeOptions | (Omit<ConsumeOptions, "durable"> & { name: string }), onStopped?: () => Promise<void>): Subscription {
+    const slots = new InFlight(o.concurrency ?? 1);
+    const abort = new AbortController();
+    const runners = planList.map((p) => runConsumer(p, { handler: o.handler, maxDeliver: o.maxDeliver ?? DEFAULT_MAX_DELIVER }, slots, abort.signal));
+    let stopping: Promise<void> | undefined;
+    const sub: Subscription = {
+      stop() {
+        stopping ??= (async () => {
+          abort.abort();
+          for (const r of runners) r.stopIterator();
+          // A hung handler must not hang shutdown: its event is redelivered after ack_wait.
+          await Promise.race([Promise.all(runners.map((r) => r.done)), sleep(STOP_GRACE_MS)]);
+          await slots.drained(STOP_GRACE_MS);
+          subscriptions.delete(sub);
+          await onStopped?.();
+        })();
+        return stopping;
+      },
+    };
+    subscriptions.add(sub);
+    return sub;
+  }
+
+  return {
+    async publish(subject, data, msgId) {
+      streamForSubject(subject);
+      try {
+        await js.publish(wire(subject), data, { msgID: msgId });
+      } catch (err) {
+        throw new Error(`bus: publish of ${subject} (msgId ${msgId}) failed`, { cause: err });
+      }
+    },
+
+    async consume(o) {
+      const stream = streamName(streamForFilters(o.subjects, o.durable));
+      const base = consumerName(o.durable);
+      const ackWait = nanos(o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS);
+      const maxDeliver = o.maxDeliver ?? DEFAULT_MAX_DELIVER;
+      const planList = plans(base, o.subjects, (name, filters) => ({
+        stream,
+        name,
+        shared: true,
+        config: () => ({
+          durable_name: name,
+          ack_policy: AckPolicy.Explicit,
+          // Events published before the service first started are still its to process.
+          deliver_policy: DeliverPolicy.All,
+          ack_wait: ackWait,
+          max_deliver: maxDeliver,
+          ...filterConfig(filters),
+        }),
+      }));
+      return start(planList, o);
+    },
+
+    async consumeOwn(o) {
+      const stream = streamName(streamForFilters(o.subjects, o.name));
+      // Random suffix: never shared with another process, even one reusing the node id.
+      const base = consumerName(`${o.name}_${randomBytes(4).toString("hex")}`);
+      const planList = plans(base, o.subjects, (name, filters) => ({
+        stream,
+        name,
+        shared: false,
+        config: (resumeAfter) => ({
+          durable_name: name,
+          ack_policy: AckPolicy.Explicit,
+          ...(resumeAfter === undefined
+            ? { deliver_policy: DeliverPolicy.New }
+            : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resumeAfter + 1 }),
+          ack_wait: nanos(o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
+          max_deliver: o.maxDeliver ?? DEFAULT_MAX_DELIVER,
+          // The server deletes it once this process is gone for a minute.
+          inactive_threshold: nanos(OWN_INACTIVE_THRESHOLD_MS),
+          ...filterConfig(filters),
+        }),
+      }));
+      // Create before resolving: "everything published after it started" starts now.
+      for (const p of planList) await ensureConsumer(p, undefined);
+      return start(planList, o, async () => {
+        await Promise.all(planList.map((p) => jsm.consumers.delete(p.stream, p.name).catch(() => false)));
+      });
+    },
+
+    async ping() {
+      await Promise.race([
+        jsm.getAccountInfo(),
+        sleep(2_000).then(() => {
+          throw new Error(`bus: NATS at ${opts.natsUrl} did not answer within 2 s`);
+        }),
+      ]);
+    },
+
+    async close() {
+      await Promise.all([...subscriptions].map((s) => s.stop()));
+      if (!nc.isClosed()) await nc.drain().catch((err: unknown) => logger.warn({ err }, "nats drain failed"));
+    },
+  };
+}
+
+/** Creates or updates both streams; safe to run from every process at once. */
+async function ensureStreams(jsm: JetStreamManager, streamName: (s: StreamSpec) => string, wire: (s: string) => string): Promise<void> {
+  for (const spec of STREAMS) {
+    const config: Partial<StreamConfig> & { name: string } = {
+      name: streamName(spec),
+      subjects: spec.subjects.map(wire),
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: nanos(spec.maxAgeMs),
+      duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, spec.maxAgeMs)),
+    };
+    try {
+      await jsm.streams.add(config);
+    } catch (addErr) {
+      try {
+        await jsm.streams.update(config.name, config);
+      } catch (updateErr) {
+        throw new Error(`bus: cannot create or update stream ${config.name}`, { cause: new AggregateError([addErr, updateErr]) });
+      }
+    }
+  }
+}
+

@@ -1,0 +1,217 @@
+/**
+ * Drizzle over `pg` (DATABASE_URL) or PGlite (embedded; same SQL and
+ * migrations). pg_trgm is available in both, so services can rely on it.
+ */
+import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+import { sql } from "drizzle-orm";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import pg from "pg";
+import type { Logger } from "pino";
+import type { Database, DatabaseHandle } from "./types.js";
+
+export interface OpenDatabaseOptions {
+  /** postgres://… ; absent = embedded PGlite. */
+  url?: string;
+  /** PGlite files go to `<dataDir>/pglite`; `"memory"` keeps everything in memory. */
+  dataDir: string;
+  logger: Logger;
+}
+
+const MIGRATIONS_TABLE = "__migrations";
+/**
+ * One lock for every schema: services migrating concurrently at startup would
+ * otherwise race on `CREATE EXTENSION` (unique violation in pg_extension) and
+ * on the same schema's `__migrations` table. Migrations are short, so
+ * serialising them all costs nothing.
+ */
+const MIGRATION_LOCK_KEY = 7_261_436_001;
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  return opts.url ? openPostgres(opts.url, opts.logger) : openPglite(opts.dataDir, opts.logger);
+}
+
+async function openPostgres(url: string, parentLogger: Logger): Promise<DatabaseHandle> {
+  const logger = parentLogger.child({ component: "db", kind: "pg" });
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client losing its connection (Postgres restart) emits on the pool; without a listener it crashes the process.
+  pool.on("error", (err) => logger.warn({ err }, "idle postgres client error"));
+  try {
+    await pool.query("select 1");
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`db: cannot connect to Postgres at ${redact(url)}`, { cause: err });
+  }
+  // drizzle's node-postgres type differs from the generic PgDatabase only in its query-result HKT.
+  const db = drizzlePg({ client: pool }) as unknown as Database;
+  const listener = createPgListener(url, logger);
+
+  return {
+    db,
+    kind: "pg",
+    async migrate({ migrationsFolder, schema }) {
+      // Advisory locks belong to a session, so lock, migrate and unlock on one pooled client.
+      const client = await pool.connect();
+      try {
+        await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+        try {
+          await client.query(`create schema if not exists ${quoteIdent(schema)}`);
+          await client.query("create extension if not exists pg_trgm");
+          await migratePg(drizzlePg({ client }), { migrationsFolder, migrationsSchema: schema, migrationsTable: MIGRATIONS_TABLE });
+        } finally {
+          await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
+        }
+      } catch (err) {
+        throw new Error(`db: migrating schema ${schema} from ${migrationsFolder} failed`, { cause: err });
+      } finally {
+        client.release();
+      }
+    },
+    listen: (channel, onNotify) => listener.listen(channel, onNotify),
+    async ping() {
+      await pool.query("select 1");
+    },
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * LISTEN needs a connection of its own that stays open (a pooled client would
+ * be reused by queries). One client serves every channel; if it drops, it is
+ * reconnected and re-LISTENs, and callers' poll fallbacks cover the gap.
+ */
+function createPgListener(url: string, logger: Logger) {
+  const handlers = new Map<string, Set<() => void>>();
+  let client: pg.Client | undefined;
+  let connecting: Promise<pg.Client> | undefined;
+  let closed = false;
+
+  async function connectClient(): Promise<pg.Client> {
+    const c = new pg.Client({ connectionString: url });
+    c.on("notification", (n) => {
+      for (const h of handlers.get(n.channel) ?? []) h();
+    });
+    c.on("error", (err) => {
+      logger.warn({ err }, "postgres LISTEN connection lost; reconnecting");
+      if (client === c) client = undefined;
+      void c.end().catch(() => undefined);
+      setTimeout(() => void reconnect(), 1_000);
+    });
+    await c.connect();
+    for (const channel of handlers.keys()) await c.query(`listen ${quoteIdent(channel)}`);
+    return c;
+  }
+
+  async function reconnect(): Promise<void> {
+    if (closed || client || connecting || handlers.size === 0) return;
+    try {
+      await ensureClient();
+    } catch (err) {
+      logger.warn({ err }, "postgres LISTEN reconnect failed; retrying");
+      setTimeout(() => void reconnect(), 2_000);
+    }
+  }
+
+  async function ensureClient(): Promise<pg.Client> {
+    if (client) return client;
+    connecting ??= connectClient().finally(() => (connecting = undefined));
+    client = await connecting;
+    return client;
+  }
+
+  return {
+    async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+      if (closed) throw new Error(`db: closed; cannot listen on ${channel}`);
+      let set = handlers.get(channel);
+      const first = !set;
+      if (!set) handlers.set(channel, (set = new Set()));
+      set.add(onNotify);
+      try {
+        const c = await ensureClient();
+        if (first) await c.query(`listen ${quoteIdent(channel)}`);
+      } catch (err) {
+        set.delete(onNotify);
+        if (set.size === 0) handlers.delete(channel);
+        throw new Error(`db: LISTEN ${channel} failed`, { cause: err });
+      }
+      return async () => {
+        set.delete(onNotify);
+        if (set.size > 0 || handlers.get(channel) !== set) return;
+        handlers.delete(channel);
+        await client?.query(`unlisten ${quoteIdent(channel)}`).catch(() => undefined);
+      };
+    },
+    async close(): Promise<void> {
+      closed = true;
+      handlers.clear();
+      const c = client ?? (await connecting?.catch(() => undefined));
+      client = undefined;
+      await c?.end().catch(() => undefined);
+    },
+  };
+}
+
+async function openPglite(dataDir: string, parentLogger: Logger): Promise<DatabaseHandle> {
+  const logger = parentLogger.child({ component: "db", kind: "pglite" });
+  let path: string | undefined;
+  if (dataDir !== "memory") {
+    await mkdir(dataDir, { recursive: true });
+    path = join(dataDir, "pglite");
+  }
+  let client: PGlite;
+  try {
+    client = await PGlite.create({ ...(path ? { dataDir: path } : {}), extensions: { pg_trgm } });
+  } catch (err) {
+    throw new Error(`db: cannot open PGlite at ${path ?? "memory"}`, { cause: err });
+  }
+  logger.debug({ path: path ?? "memory" }, "pglite opened");
+  const db = drizzlePglite({ client }) as unknown as Database;
+  // PGlite is one connection, but two migrate() calls could still interleave their statements.
+  let migrations: Promise<unknown> = Promise.resolve();
+
+  return {
+    db,
+    kind: "pglite",
+    migrate({ migrationsFolder, schema }) {
+      const run = migrations.then(async () => {
+        try {
+          await db.execute(sql.raw(`create schema if not exists ${quoteIdent(schema)}`));
+          await db.execute(sql.raw("create extension if not exists pg_trgm"));
+          await migratePglite(drizzlePglite({ client }), { migrationsFolder, migrationsSchema: schema, migrationsTable: MIGRATIONS_TABLE });
+        } catch (err) {
+          throw new Error(`db: migrating schema ${schema} from ${migrationsFolder} failed`, { cause: err });
+        }
+      });
+      migrations = run.catch(() => undefined);
+      return run;
+    },
+    async listen(channel, onNotify) {
+      const unlisten = await client.listen(channel, () => onNotify());
+      return async () => {
+        if (!client.closed) await unlisten();
+      };
+    },
+    async ping() {
+      await client.query("select 1");
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}

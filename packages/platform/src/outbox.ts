@@ -1,0 +1,193 @@
+/**
+ * Transactional outbox: events are rows written in the same transaction as
+ * the state change, and a relay publishes them to the bus afterwards, so an
+ * event exists if and only if its change committed.
+ */
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { inArray, sql } from "drizzle-orm";
+import { customType, getTableConfig, text, timestamp, type PgSchema } from "drizzle-orm/pg-core";
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { BusMessage, Database, DatabaseHandle, EventBus } from "./types.js";
+
+/** bytea as Uint8Array on both drivers (pg yields Buffer, itself a Uint8Array; PGlite yields Uint8Array). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => "bytea",
+  // pg only sends Buffers as binary parameters; a plain Uint8Array would be serialised as text.
+  toDriver: (value) => Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+  fromDriver: (value) => value,
+});
+
+/**
+ * `id` is a UUIDv7 (text) generated here rather than a bigserial: it is
+ * also the Nats-Msg-Id, and every service has its own outbox, so a per-table
+ * counter would collide across services inside JetStream's dedupe window.
+ * Being time-ordered, `ORDER BY id` still publishes roughly in write order.
+ */
+export function outboxTable(schema: PgSchema) {
+  return schema.table("outbox", {
+    id: text("id").primaryKey(),
+    subject: text("subject").notNull(),
+    payload: bytea("payload").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  });
+}
+
+export type OutboxTable = ReturnType<typeof outboxTable>;
+
+/** NOTIFY channel the relay of `schemaName` listens on. */
+export function outboxChannel(schemaName: string): string {
+  return `${schemaName}_outbox`;
+}
+
+let lastMs = 0;
+let counter = 0;
+
+/** UUIDv7 with a 12-bit per-millisecond counter, so ids from one process are strictly increasing. */
+export function newEventId(): string {
+  let ms = Date.now();
+  if (ms > lastMs) {
+    lastMs = ms;
+    counter = randomBytes(2).readUInt16BE() & 0x3ff; // leave room to count up within the ms
+  } else {
+    counter++;
+    if (counter > 0xfff) {
+      lastMs++;
+      counter = 0;
+    }
+    ms = lastMs;
+  }
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | (counter >> 8);
+  b[7] = counter & 0xff;
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  const hex = b.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Writes an event to the outbox inside `tx` and NOTIFYs the relay (Postgres
+ * delivers the notification only when `tx` commits). Returns the event id.
+ */
+export async function enqueueEvent<Desc extends DescMessage>(
+  tx: Database,
+  outbox: OutboxTable,
+  subject: string,
+  schema: Desc,
+  value: MessageInitShape<Desc>,
+): Promise<string> {
+  const id = newEventId();
+  const payload = toBinary(schema, create(schema, value));
+  const schemaName = getTableConfig(outbox).schema ?? "public";
+  await tx.insert(outbox).values({ id, subject, payload });
+  await tx.execute(sql`select pg_notify(${outboxChannel(schemaName)}, '')`);
+  return id;
+}
+
+export function decodeEvent<Desc extends DescMessage>(schema: Desc, msg: BusMessage): MessageShape<Desc> {
+  try {
+    return fromBinary(schema, msg.data);
+  } catch (err) {
+    throw new Error(`cannot decode ${schema.typeName} from event ${msg.id} on ${msg.subject}`, { cause: err });
+  }
+}
+
+export interface OutboxRelayOptions {
+  database: DatabaseHandle;
+  bus: EventBus;
+  outbox: OutboxTable;
+  schemaName: string;
+  logger: Logger;
+  /** Poll interval when no NOTIFY arrives (a missed notification, a dropped LISTEN connection). Default 500 ms. */
+  pollMs?: number;
+}
+
+export interface OutboxRelay {
+  /** Stops polling; resolves after the batch in progress committed or rolled back. */
+  stop(): Promise<void>;
+}
+
+const BATCH_SIZE = 100;
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * Publishes outbox rows in batches. Rows are locked with FOR UPDATE SKIP
+ * LOCKED and deleted after publishing, never tracked with an `id > cursor`:
+ * transactions commit out of id order, and a cursor would skip the row of a
+ * transaction that committed late. SKIP LOCKED also lets several replicas
+ * relay the same outbox without blocking each other. If publishing fails, the
+ * transaction rolls back and the rows are retried after a backoff; a row
+ * published just before a failure is dropped by the broker's msgId dedupe.
+ */
+export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
+  const { database, bus, outbox, schemaName } = opts;
+  const pollMs = opts.pollMs ?? 500;
+  const logger = opts.logger.child({ component: "outbox-relay", schema: schemaName });
+  const stopSignal = new AbortController();
+  let wake: (() => void) | undefined;
+  let notified = false;
+  const onNotify = (): void => {
+    notified = true;
+    wake?.();
+  };
+  const unlisten = database.listen(outboxChannel(schemaName), onNotify).catch((err: unknown) => {
+    logger.warn({ err }, "LISTEN failed; relying on polling");
+    return undefined;
+  });
+
+  async function publishBatch(): Promise<number> {
+    return database.db.transaction(async (tx) => {
+      const rows = await tx.select().from(outbox).orderBy(outbox.id).limit(BATCH_SIZE).for("update", { skipLocked: true });
+      if (rows.length === 0) return 0;
+      // Issued together: one connection keeps them in order, and the batch costs one round trip, not one per row.
+      await Promise.all(rows.map((r) => bus.publish(r.subject, r.payload, r.id)));
+      await tx.delete(outbox).where(inArray(outbox.id, rows.map((r) => r.id)));
+      return rows.length;
+    });
+  }
+
+  function idle(ms: number, wakeOnNotify: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        stopSignal.signal.removeEventListener("abort", done);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      stopSignal.signal.addEventListener("abort", done);
+      if (wakeOnNotify) wake = done;
+    });
+  }
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (!stopSignal.signal.aborted) {
+      notified = false;
+      let published: number;
+      try {
+        published = await publishBatch();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        const backoffMs = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS);
+        logger.warn({ err, failures, backoffMs }, "outbox batch failed; rows kept for retry");
+        await idle(backoffMs, false);
+        continue;
+      }
+      // More rows may be waiting (a full batch, or rows locked by a concurrent batch): go again at once.
+      if (published > 0 || notified) continue;
+      await idle(pollMs, true);
+    }
+  }
+
+  const running = loop();
+  return {
+    async stop() {
+      stopSignal.abort();
+      await running;
+      await (await unlisten)?.();
+    },
+  };
+}
