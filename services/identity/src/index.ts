@@ -1,0 +1,46 @@
+/** The identity service: accounts, sessions, profiles and the social graph. */
+import { fileURLToPath } from "node:url";
+import { AuthService } from "@parley/gen/parley/identity/v1/auth_pb";
+import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
+import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
+import { startOutboxRelay, type OutboxRelay, type PlatformDeps, type ServiceModule } from "@parley/platform";
+import { dummyPasswordHash } from "./domain/passwords.js";
+import { authService } from "./handlers/auth.js";
+import { friendService } from "./handlers/friends.js";
+import { userService } from "./handlers/users.js";
+import { serveJwks } from "./http/jwks.js";
+import { Sessions } from "./sessions.js";
+import { outbox } from "./store/schema.js";
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
+
+export async function createIdentityService(deps: PlatformDeps): Promise<ServiceModule> {
+  const signer = deps.signer;
+  if (!signer) throw new Error("identity signs access tokens: configure JWT_PRIVATE_JWK (or let it generate one under DATA_DIR)");
+  const logger = deps.logger.child({ svc: "identity" });
+  const sessions = new Sessions(deps, signer);
+  let relay: OutboxRelay | undefined;
+
+  return {
+    name: "identity",
+    routes(router) {
+      router.service(AuthService, authService(deps, sessions));
+      router.service(UserService, userService(deps));
+      router.service(FriendService, friendService(deps));
+    },
+    http(req, res) {
+      return serveJwks(signer, req, res);
+    },
+    async start() {
+      await deps.database.migrate({ migrationsFolder: MIGRATIONS_FOLDER, schema: "identity" });
+      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "identity", logger });
+      // Computed now so the first login for an unknown user isn't measurably slower.
+      await dummyPasswordHash();
+      logger.info("identity started");
+    },
+    async stop() {
+      await relay?.stop();
+      relay = undefined;
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { runStandalone } from "@parley/platform";
+import { createIdentityService } from "./index.js";
+
+await runStandalone(createIdentityService);
