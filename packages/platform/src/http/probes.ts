@@ -1,0 +1,32 @@
+/** Liveness, readiness and Prometheus endpoints. */
+import type { Registry } from "prom-client";
+import { sendJson, sendText, type AnyResponse } from "./types.js";
+
+export type ReadinessCheck = () => Promise<void>;
+
+/** A hung backend must fail the probe, not hang it past the kubelet's timeout. */
+const CHECK_TIMEOUT_MS = 2_000;
+
+function withTimeout(check: ReadinessCheck): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+  });
+  return Promise.race([check(), timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function respondReady(res: AnyResponse, checks: Record<string, ReadinessCheck>, draining: boolean): Promise<void> {
+  if (draining) return sendJson(res, 503, { ready: false, failed: { server: "shutting down" } });
+  const names = Object.keys(checks);
+  const results = await Promise.allSettled(names.map((n) => withTimeout(checks[n] ?? (async () => {}))));
+  const failed: Record<string, string> = {};
+  results.forEach((r, i) => {
+    if (r.status === "rejected") failed[names[i] ?? "?"] = r.reason instanceof Error ? r.reason.message : String(r.reason);
+  });
+  if (Object.keys(failed).length > 0) return sendJson(res, 503, { ready: false, failed });
+  sendJson(res, 200, { ready: true });
+}
+
+export async function respondMetrics(res: AnyResponse, registry: Registry): Promise<void> {
+  sendText(res, 200, await registry.metrics(), registry.contentType);
+}

@@ -1,0 +1,149 @@
+/**
+ * The shared server interceptors, outermost first:
+ *  1. errors: request id, logging, duration metric, and no internals in responses;
+ *  2. auth: bearer token required unless the contract marks the method public;
+ *  3. rate limit: the method's policy, per user or per client IP.
+ */
+import { randomUUID } from "node:crypto";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+import { Histogram } from "prom-client";
+import { authClaimsKey, clientIpKey } from "./auth-context.js";
+import { methodRules, type MethodRules } from "./rate-limit-policies.js";
+import type { PlatformDeps } from "./types.js";
+
+const REQUEST_ID_HEADER = "x-request-id";
+
+/** Lower-case code name as used on the wire ("resource_exhausted"). */
+function codeName(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+function rpcDurationHistogram(deps: PlatformDeps): Histogram<"procedure" | "code"> {
+  const name = "rpc_duration_seconds";
+  // The same registry may get interceptors twice (HTTP server + in-process router transport).
+  const existing = deps.metrics.getSingleMetric(name);
+  if (existing instanceof Histogram) return existing as Histogram<"procedure" | "code">;
+  return new Histogram({
+    name,
+    help: "Duration of RPCs handled by this process, by procedure and status code",
+    labelNames: ["procedure", "code"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [deps.metrics],
+  });
+}
+
+/**
+ * Turns anything thrown into what the client may see: ConnectErrors pass
+ * (handlers write their messages for clients), cancellations keep their code,
+ * everything else becomes a bare "internal error".
+ */
+function toClientError(err: unknown): { error: ConnectError; internal: boolean } {
+  if (err instanceof ConnectError) return { error: err, internal: err.code === Code.Internal || err.code === Code.Unknown };
+  const converted = ConnectError.from(err);
+  if (converted.code === Code.Canceled || converted.code === Code.DeadlineExceeded) return { error: converted, internal: false };
+  return { error: new ConnectError("internal error", Code.Internal), internal: true };
+}
+
+export function createInterceptors(deps: PlatformDeps): Interceptor[] {
+  const baseLog = deps.logger.child({ component: "rpc" });
+  const duration = rpcDurationHistogram(deps);
+
+  // Options are static per method: read them once, not per call.
+  const rulesCache = new Map<DescMethod, MethodRules>();
+  const rulesOf = (method: DescMethod): MethodRules => {
+    let rules = rulesCache.get(method);
+    if (!rules) rulesCache.set(method, (rules = methodRules(method, deps.config.rateLimitScale)));
+    return rules;
+  };
+
+  const errors: Interceptor = (next) => async (req) => {
+    const started = performance.now();
+    const procedure = `${req.service.typeName}/${req.method.name}`;
+    const reqId = req.header.get(REQUEST_ID_HEADER) || randomUUID();
+    const log = baseLog.child({ req_id: reqId, procedure });
+    const finish = (err: unknown): ConnectError | undefined => {
+      const seconds = (performance.now() - started) / 1000;
+      if (err === undefined) {
+        duration.observe({ procedure, code: "ok" }, seconds);
+        log.debug({ code: "ok", ms: Math.round(seconds * 1000) }, "rpc");
+        return undefined;
+      }
+      const { error, internal } = toClientError(err);
+      const code = codeName(error.code);
+      duration.observe({ procedure, code }, seconds);
+      const fields = { code, ms: Math.round(seconds * 1000), reason: error.rawMessage };
+      const cause = err instanceof ConnectError ? err.cause : err;
+      if (internal) log.error({ ...fields, err, cause }, "rpc failed");
+      else if (error.code === Code.Unavailable) log.warn({ ...fields, cause }, "rpc unavailable");
+      else log.info(fields, "rpc rejected");
+      error.metadata.set(REQUEST_ID_HEADER, reqId);
+      return error;
+    };
+
+    let res: UnaryResponse | StreamResponse;
+    try {
+      res = await next(req);
+    } catch (err) {
+      throw finish(err);
+    }
+    res.header.set(REQUEST_ID_HEADER, reqId);
+    if (!res.stream) {
+      finish(undefined);
+      return res;
+    }
+    // Server streams fail while iterating, after the handler returned: wrap the iterator.
+    const source = res.message;
+    async function* guarded() {
+      try {
+        yield* source;
+      } catch (err) {
+        throw finish(err);
+      }
+      finish(undefined);
+    }
+    return { ...res, message: guarded() };
+  };
+
+  const auth: Interceptor = (next) => async (req) => {
+    const rules = rulesOf(req.method);
+    const header = req.header.get("authorization");
+    const match = header ? /^Bearer +([^ ]+)$/i.exec(header.trim()) : null;
+    if (rules.public) {
+      // Public calls may carry a token (e.g. refresh with an expired one): use it if valid, never reject.
+      if (match?.[1]) {
+        const claims = await deps.tokens.verify(match[1]).catch(() => undefined);
+        if (claims) req.contextValues.set(authClaimsKey, claims);
+      }
+      return next(req);
+    }
+    if (!header) throw new ConnectError("missing access token: send 'Authorization: Bearer <token>'", Code.Unauthenticated);
+    if (!match?.[1]) throw new ConnectError("malformed authorization header: expected 'Bearer <token>'", Code.Unauthenticated);
+    req.contextValues.set(authClaimsKey, await deps.tokens.verify(match[1]));
+    return next(req);
+  };
+
+  const rateLimit: Interceptor = (next) => async (req) => {
+    const { policyName, policy } = rulesOf(req.method);
+    const claims = req.contextValues.get(authClaimsKey);
+    const ip = req.contextValues.get(clientIpKey);
+    // In-process calls (router transport, no client IP) were already limited at their entry point.
+    if (!claims && ip === "") return next(req);
+    const key = claims ? `rl:${policyName}:u:${claims.userId}` : `rl:${policyName}:ip:${ip}`;
+    let result;
+    try {
+      result = await deps.rateLimiter.hit(key, policy.limit, policy.windowMs);
+    } catch (err) {
+      // Fail closed: limits are a guarantee, and the backend being down is the client's cue to retry.
+      throw new ConnectError("rate limiter unavailable, retry shortly", Code.Unavailable, undefined, undefined, err);
+    }
+    if (!result.allowed) {
+      const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+      throw new ConnectError(`too many requests, retry in ${seconds} s`, Code.ResourceExhausted, { "retry-after": String(seconds) });
+    }
+    return next(req);
+  };
+
+  // Connect wraps the last interceptor innermost, so this array reads outermost first.
+  return [errors, auth, rateLimit];
+}
