@@ -1,0 +1,53 @@
+/** ListConversations, GetConversation, SearchConversations. */
+import type { Conversation } from "@parley/gen/parley/chat/v1/conversation_pb";
+import { requireMember } from "../access.js";
+import type { ChatContext } from "../context.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { toConversation } from "../mappers.js";
+import { lastMessagesOf, listConversationsOf, membersOf, searchGroupsOf, type ConversationWithMe } from "../store/conversations.js";
+import { conversationFor } from "./views.js";
+
+/** Adds last messages, and the members of direct chats (clients show the other person). */
+async function present(ctx: ChatContext, rows: ConversationWithMe[]): Promise<Conversation[]> {
+  const conversations = rows.map((r) => r.conversation);
+  const lastMessages = await lastMessagesOf(ctx.db, conversations);
+  const directMembers = await membersOf(
+    ctx.db,
+    conversations.filter((c) => c.kind === "direct").map((c) => c.id),
+  );
+  return rows.map(({ conversation, me }) =>
+    toConversation(conversation, {
+      me,
+      members: directMembers.get(conversation.id),
+      lastMessage: lastMessages.get(conversation.id),
+    }),
+  );
+}
+
+export async function listConversations(
+  ctx: ChatContext,
+  me: string,
+  pageSize: number,
+  pageToken: string,
+): Promise<{ conversations: Conversation[]; nextPageToken: string }> {
+  const after = decodeCursor(pageToken);
+  const rows = await listConversationsOf(ctx.db, me, after, pageSize + 1);
+  const page = rows.slice(0, pageSize);
+  const last = page.at(-1);
+  return {
+    conversations: await present(ctx, page),
+    nextPageToken:
+      rows.length > pageSize && last !== undefined
+        ? encodeCursor({ at: last.conversation.lastActivityAt, id: last.conversation.id })
+        : "",
+  };
+}
+
+export async function getConversation(ctx: ChatContext, me: string, conversationId: string): Promise<Conversation> {
+  const { conversation } = await requireMember(ctx.db, conversationId, me);
+  return conversationFor(ctx.db, conversation, me);
+}
+
+export async function searchConversations(ctx: ChatContext, me: string, query: string, limit: number): Promise<Conversation[]> {
+  return present(ctx, await searchGroupsOf(ctx.db, me, query, limit));
+}

@@ -1,0 +1,37 @@
+/** The chat service: conversations, members, messages, history, search, read state. */
+import { fileURLToPath } from "node:url";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { ConversationService } from "@parley/gen/parley/chat/v1/conversation_pb";
+import { MessageService } from "@parley/gen/parley/chat/v1/message_pb";
+import { startOutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
+import { consumeSocialGraph } from "./events/consume-social-graph.js";
+import { conversationHandlers } from "./handlers/conversations.js";
+import { messageHandlers } from "./handlers/messages.js";
+import { outbox } from "./store/schema.js";
+
+const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
+
+export async function createChatService(deps: PlatformDeps): Promise<ServiceModule> {
+  const logger = deps.logger.child({ svc: "chat" });
+  const db = deps.database.db;
+  const ctx = { db, logger };
+  const running: { stop(): Promise<void> }[] = [];
+
+  return {
+    name: "chat",
+    routes(router: ConnectRouter) {
+      router.service(ConversationService, conversationHandlers(ctx));
+      router.service(MessageService, messageHandlers(ctx));
+    },
+    async start() {
+      await deps.database.migrate({ migrationsFolder, schema: "chat" });
+      running.push(startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "chat", logger }));
+      const projection: Subscription = await consumeSocialGraph(deps.bus, db, logger);
+      running.push(projection);
+    },
+    async stop() {
+      // Consumers first, then the relay, so nothing is half-applied at shutdown.
+      for (const part of running.splice(0).reverse()) await part.stop();
+    },
+  };
+}

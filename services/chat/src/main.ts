@@ -1,0 +1,4 @@
+import { runStandalone } from "@parley/platform";
+import { createChatService } from "./index.js";
+
+await runStandalone(createChatService);

@@ -1,0 +1,61 @@
+/** ListMessages, MarkRead, SearchMessages. */
+import type { ChatContext } from "../context.js";
+import { requireMember } from "../access.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { enqueueReadReceipt } from "../events/publish.js";
+import { unreadCount } from "../mappers.js";
+import { memberIds } from "../store/conversations.js";
+import { advanceReadSeq, pageOfHistory, searchMessagesOf, type ListDirectionName } from "../store/messages.js";
+import type { MessageRow } from "../store/schema.js";
+
+export async function listMessages(
+  ctx: ChatContext,
+  me: string,
+  conversationId: string,
+  cursorSeq: bigint,
+  direction: ListDirectionName,
+  limit: number,
+): Promise<{ rows: MessageRow[]; hasMore: boolean }> {
+  await requireMember(ctx.db, conversationId, me);
+  return pageOfHistory(ctx.db, conversationId, cursorSeq, direction, limit);
+}
+
+/**
+ * Moves the read cursor forward only, clamped to last_seq. A receipt is
+ * emitted only when the cursor actually moved.
+ */
+export async function markRead(
+  ctx: ChatContext,
+  me: string,
+  conversationId: string,
+  seq: bigint,
+): Promise<{ readSeq: bigint; unreadCount: bigint }> {
+  return ctx.db.transaction(async (tx) => {
+    const { conversation, me: mine } = await requireMember(tx, conversationId, me);
+    const target = seq < conversation.lastSeq ? seq : conversation.lastSeq;
+    const readSeq = (await advanceReadSeq(tx, conversationId, me, target)) ?? mine.readSeq;
+    if (readSeq > mine.readSeq) {
+      await enqueueReadReceipt(tx, { conversationId, userId: me, readSeq, recipientIds: await memberIds(tx, conversationId) });
+    }
+    return { readSeq, unreadCount: unreadCount(conversation.lastSeq, readSeq) };
+  });
+}
+
+export async function searchMessages(
+  ctx: ChatContext,
+  me: string,
+  query: string,
+  conversationId: string | undefined,
+  pageSize: number,
+  pageToken: string,
+): Promise<{ rows: MessageRow[]; nextPageToken: string }> {
+  const after = decodeCursor(pageToken);
+  if (conversationId !== undefined) await requireMember(ctx.db, conversationId, me);
+  const rows = await searchMessagesOf(ctx.db, me, query, conversationId, after, pageSize + 1);
+  const page = rows.slice(0, pageSize);
+  const last = page.at(-1);
+  return {
+    rows: page,
+    nextPageToken: rows.length > pageSize && last !== undefined ? encodeCursor({ at: last.createdAt, id: last.id }) : "",
+  };
+}

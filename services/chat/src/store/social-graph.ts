@@ -1,0 +1,68 @@
+/** Chat's projection of identity's social graph, and the checks built on it. */
+import { and, eq, inArray, or } from "drizzle-orm";
+import type { Database } from "@parley/platform";
+import { blocks, friendships } from "./schema.js";
+
+function orderedPair(x: string, y: string): [string, string] {
+  return x < y ? [x, y] : [y, x];
+}
+
+export async function setFriendship(tx: Database, x: string, y: string, present: boolean): Promise<void> {
+  if (x === y) return;
+  const [userA, userB] = orderedPair(x, y);
+  if (present) {
+    await tx.insert(friendships).values({ userA, userB }).onConflictDoNothing();
+  } else {
+    await tx.delete(friendships).where(and(eq(friendships.userA, userA), eq(friendships.userB, userB)));
+  }
+}
+
+export async function setBlock(tx: Database, blockerId: string, blockedId: string, present: boolean): Promise<void> {
+  if (blockerId === blockedId) return;
+  if (present) {
+    await tx.insert(blocks).values({ blockerId, blockedId }).onConflictDoNothing();
+  } else {
+    await tx.delete(blocks).where(and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)));
+  }
+}
+
+/** Which of `others` are friends of `me`. */
+export async function friendsAmong(db: Database, me: string, others: string[]): Promise<Set<string>> {
+  const lower = others.filter((o) => o < me);
+  const higher = others.filter((o) => o > me);
+  const found = new Set<string>();
+  if (higher.length > 0) {
+    const rows = await db
+      .select({ other: friendships.userB })
+      .from(friendships)
+      .where(and(eq(friendships.userA, me), inArray(friendships.userB, higher)));
+    for (const r of rows) found.add(r.other);
+  }
+  if (lower.length > 0) {
+    const rows = await db
+      .select({ other: friendships.userA })
+      .from(friendships)
+      .where(and(eq(friendships.userB, me), inArray(friendships.userA, lower)));
+    for (const r of rows) found.add(r.other);
+  }
+  return found;
+}
+
+/** Which of `others` have blocked `me` or been blocked by `me`. */
+export async function blockedEitherWayAmong(db: Database, me: string, others: string[]): Promise<Set<string>> {
+  if (others.length === 0) return new Set();
+  const rows = await db
+    .select({ blockerId: blocks.blockerId, blockedId: blocks.blockedId })
+    .from(blocks)
+    .where(
+      or(
+        and(eq(blocks.blockerId, me), inArray(blocks.blockedId, others)),
+        and(eq(blocks.blockedId, me), inArray(blocks.blockerId, others)),
+      ),
+    );
+  return new Set(rows.map((r) => (r.blockerId === me ? r.blockedId : r.blockerId)));
+}
+
+export async function blockedEitherWay(db: Database, x: string, y: string): Promise<boolean> {
+  return (await blockedEitherWayAmong(db, x, [y])).size > 0;
+}
