@@ -1,0 +1,44 @@
+/**
+ * Durable `notification-feed`: builds the notification feed and the block
+ * projection it is filtered by. One consumer for both, so a block and the
+ * messages after it are handled in the order identity and chat committed them.
+ */
+import { handleOnce, type BusMessage, type PlatformDeps, type Subscription } from "@parley/platform";
+import type { Logger } from "@parley/platform";
+import { recordBlock, removeBlock, usersBlocking } from "../store/blocks.js";
+import { inbox } from "../store/schema.js";
+import { planFeedAction, FEED_SUBJECTS } from "./feed-plan.js";
+import { createNotifications } from "./publish.js";
+
+export const FEED_CONSUMER = "notification-feed";
+
+export async function startFeedConsumer(deps: PlatformDeps, logger: Logger): Promise<Subscription> {
+  const db = deps.database.db;
+  const log = logger.child({ consumer: FEED_CONSUMER });
+
+  async function handle(msg: BusMessage): Promise<void> {
+    // Presence is read outside the transaction: it lives in Redis, not Postgres.
+    const action = await planFeedAction(msg, deps.presence);
+    if (action.type === "ignore") {
+      log.debug({ eventId: msg.id, subject: msg.subject, reason: action.reason }, "event ignored");
+      return;
+    }
+    await handleOnce(db, inbox, FEED_CONSUMER, msg.id, async (tx) => {
+      switch (action.type) {
+        case "block":
+          return recordBlock(tx, action.blockerId, action.blockedId);
+        case "unblock":
+          return removeBlock(tx, action.blockerId, action.blockedId);
+        case "notify": {
+          const recipients = action.notifications.map((n) => n.userId);
+          const blocking = await usersBlocking(tx, recipients, action.actorId);
+          const allowed = action.notifications.filter((n) => !blocking.has(n.userId));
+          const created = await createNotifications(tx, allowed);
+          log.debug({ eventId: msg.id, subject: msg.subject, created, suppressedByBlock: blocking.size }, "notifications created");
+        }
+      }
+    });
+  }
+
+  return deps.bus.consume({ durable: FEED_CONSUMER, subjects: FEED_SUBJECTS, handler: handle });
+}

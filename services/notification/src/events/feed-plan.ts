@@ -1,0 +1,109 @@
+/**
+ * Turns one consumed event into the notifications it should cause, before any
+ * write. Kept apart from the consumer so the rules read in one place.
+ */
+import type { BusMessage, PresenceStore } from "@parley/platform";
+import { decodeEvent } from "@parley/platform";
+import { FriendRequestEventSchema, BlockEventSchema } from "@parley/gen/parley/identity/v1/events_pb";
+import { ConversationEventSchema, MessageEventSchema } from "@parley/gen/parley/chat/v1/events_pb";
+import { ConversationKind } from "@parley/gen/parley/chat/v1/conversation_pb";
+import { NotificationKind } from "@parley/gen/parley/notification/v1/notification_pb";
+import type { NewNotification } from "../store/notifications.js";
+import { CHAT, IDENTITY } from "./subjects.js";
+
+export type FeedAction =
+  | { type: "notify"; actorId: string; notifications: NewNotification[] }
+  | { type: "block" | "unblock"; blockerId: string; blockedId: string }
+  | { type: "ignore"; reason: string };
+
+export const FEED_SUBJECTS = [
+  IDENTITY.friendRequestCreated,
+  IDENTITY.friendRequestAccepted,
+  IDENTITY.blockCreated,
+  IDENTITY.blockRemoved,
+  CHAT.conversationCreated,
+  CHAT.membersAdded,
+  CHAT.messageCreated,
+];
+
+const PREVIEW_MAX_CHARS = 140;
+
+export async function planFeedAction(msg: BusMessage, presence: PresenceStore): Promise<FeedAction> {
+  const sourceEventId = msg.id;
+  switch (msg.subject) {
+    case IDENTITY.friendRequestCreated: {
+      const e = decodeEvent(FriendRequestEventSchema, msg);
+      return notify(e.fromUserId, [
+        { userId: e.toUserId, kind: NotificationKind.FRIEND_REQUEST_RECEIVED, actorId: e.fromUserId, friendRequestId: e.requestId, sourceEventId },
+      ]);
+    }
+    case IDENTITY.friendRequestAccepted: {
+      const e = decodeEvent(FriendRequestEventSchema, msg);
+      return notify(e.toUserId, [
+        { userId: e.fromUserId, kind: NotificationKind.FRIEND_REQUEST_ACCEPTED, actorId: e.toUserId, friendRequestId: e.requestId, sourceEventId },
+      ]);
+    }
+    case IDENTITY.blockCreated:
+    case IDENTITY.blockRemoved: {
+      const e = decodeEvent(BlockEventSchema, msg);
+      const type = msg.subject === IDENTITY.blockCreated ? "block" : "unblock";
+      return { type, blockerId: e.blockerId, blockedId: e.blockedId };
+    }
+    case CHAT.conversationCreated:
+    case CHAT.membersAdded: {
+      const e = decodeEvent(ConversationEventSchema, msg);
+      const conversation = e.conversation;
+      if (conversation?.kind !== ConversationKind.GROUP) return { type: "ignore", reason: "not a group" };
+      const added = unique(e.changedUserIds).filter((id) => id !== e.actorId);
+      return notify(
+        e.actorId,
+        added.map((userId) => ({
+          userId,
+          kind: NotificationKind.ADDED_TO_GROUP,
+          actorId: e.actorId,
+          conversationId: conversation.id,
+          preview: truncate(conversation.title),
+          sourceEventId,
+        })),
+      );
+    }
+    case CHAT.messageCreated: {
+      const e = decodeEvent(MessageEventSchema, msg);
+      const message = e.message;
+      if (!message) return { type: "ignore", reason: "event without a message" };
+      const recipients = unique(e.recipientIds).filter((id) => id !== message.senderId);
+      // Online members see the message live on their sockets; a notification
+      // is for those who would otherwise miss it (see README, "offline only").
+      const live = await presence.nodesOf(recipients);
+      const offline = recipients.filter((id) => (live.get(id)?.length ?? 0) === 0);
+      return notify(
+        message.senderId,
+        offline.map((userId) => ({
+          userId,
+          kind: NotificationKind.NEW_MESSAGE,
+          actorId: message.senderId,
+          conversationId: message.conversationId,
+          messageId: message.id,
+          preview: truncate(message.text),
+          sourceEventId,
+        })),
+      );
+    }
+    default:
+      return { type: "ignore", reason: "subject not handled" };
+  }
+}
+
+function notify(actorId: string, notifications: NewNotification[]): FeedAction {
+  return { type: "notify", actorId, notifications: notifications.filter((n) => n.userId !== "" && n.userId !== actorId) };
+}
+
+function unique(ids: string[]): string[] {
+  return [...new Set(ids)];
+}
+
+/** Cuts on code points, never inside a surrogate pair. */
+function truncate(text: string): string {
+  const chars = Array.from(text);
+  return chars.length <= PREVIEW_MAX_CHARS ? text : `${chars.slice(0, PREVIEW_MAX_CHARS - 1).join("")}…`;
+}

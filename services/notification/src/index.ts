@@ -1,0 +1,48 @@
+/**
+ * notification: the per-user notification feed (from identity's and chat's
+ * events) and outgoing mail. See README.md for what it owns and why.
+ */
+import { fileURLToPath } from "node:url";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { startOutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
+import { startFeedConsumer } from "./events/feed-consumer.js";
+import { startMailerConsumer } from "./events/mailer-consumer.js";
+import { routeDevMailboxService } from "./handlers/dev-mailbox-service.js";
+import { routeNotificationService } from "./handlers/notification-service.js";
+import { DevMailbox } from "./mail/dev-mailbox.js";
+import type { Mailer } from "./mail/mailer.js";
+import { createSmtpMailer } from "./mail/smtp-mailer.js";
+import { outbox } from "./store/schema.js";
+
+const SCHEMA = "notification";
+const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
+
+export async function createNotificationService(deps: PlatformDeps): Promise<ServiceModule> {
+  const logger = deps.logger.child({ svc: SCHEMA });
+  // Read once here: with SMTP configured the dev mailbox does not exist at all.
+  const smtpUrl = deps.config.smtpUrl;
+  const devMailbox = smtpUrl ? undefined : new DevMailbox(logger);
+  const mailer: Mailer = smtpUrl ? createSmtpMailer(smtpUrl, deps.config.mailFrom, logger) : (devMailbox as DevMailbox);
+
+  let running: Array<Subscription | { stop(): Promise<void> }> = [];
+
+  return {
+    name: SCHEMA,
+    routes(router: ConnectRouter): void {
+      routeNotificationService(router, deps.database.db);
+      if (devMailbox) routeDevMailboxService(router, devMailbox);
+    },
+    async start(): Promise<void> {
+      await deps.database.migrate({ migrationsFolder, schema: SCHEMA });
+      const relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: SCHEMA, logger });
+      running = [relay, await startFeedConsumer(deps, logger), await startMailerConsumer(deps, mailer, logger)];
+    },
+    async stop(): Promise<void> {
+      // Consumers first, so nothing enqueues after the relay is gone.
+      const stopping = running.reverse();
+      running = [];
+      for (const s of stopping) await s.stop();
+      mailer.close();
+    },
+  };
+}
