@@ -3,7 +3,7 @@
  * counters, revocations, presence and ephemeral values. `keyPrefix` isolates
  * deployments (and test runs) sharing one Redis.
  */
-import { Redis } from "ioredis";
+import { Redis, type ChainableCommander } from "ioredis";
 import type { Logger } from "pino";
 import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RevocationStore } from "../types.js";
 import { chunks, LAST_SEEN_RETENTION_MS, storeKeys } from "./keys.js";
@@ -27,9 +27,24 @@ end
 return {count, ttl}
 `;
 
-/** The custom command registered with `defineCommand` (sent as EVALSHA, falling back to EVAL). */
-interface RedisWithRateLimit extends Redis {
+/**
+ * Adds/refreshes one node's entry and lets the whole set expire with its
+ * latest entry: a plain PEXPIRE per heartbeat would let a node with a short
+ * TTL cut the set's life below another node's live entry.
+ */
+const PRESENCE_BEAT_LUA = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], latest[2])
+return 1
+`;
+
+/** Custom commands registered with `defineCommand` (sent as EVALSHA, falling back to EVAL). */
+interface RedisWithScripts extends Redis {
   parleyRateHit(key: string, windowMs: number): Promise<[number, number]>;
+}
+interface PipelineWithScripts extends ChainableCommander {
+  parleyPresenceBeat(key: string, expiresAtMs: number, nodeId: string): this;
 }
 
 /** Users per pipeline: bounds the size of one round-trip for nodes holding many users. */
@@ -60,8 +75,9 @@ export function createRedisStores(opts: { url: string; keyPrefix?: string; logge
     // Fail a command after a few reconnect attempts instead of queueing it for a
     // long time: callers (interceptors, probes) turn the error into a response.
     maxRetriesPerRequest: 3,
-  }) as RedisWithRateLimit;
+  }) as RedisWithScripts;
   redis.defineCommand("parleyRateHit", { numberOfKeys: 1, lua: RATE_LIMIT_LUA });
+  redis.defineCommand("parleyPresenceBeat", { numberOfKeys: 1, lua: PRESENCE_BEAT_LUA });
   // ioredis emits "error" on every failed reconnect; unhandled it would crash the process.
   let lastError = "";
   redis.on("error", (err: Error) => {
@@ -96,13 +112,8 @@ export function createRedisStores(opts: { url: string; keyPrefix?: string; logge
     async heartbeat(nodeId, userIds, ttlMs) {
       const expiresAtMs = Date.now() + ttlMs;
       for (const batch of chunks(userIds, PIPELINE_CHUNK)) {
-        const p = redis.pipeline();
-        for (const user of batch) {
-          const key = storeKeys.presence(user);
-          p.zadd(key, expiresAtMs, nodeId);
-          // The whole set disappears once no node refreshes it.
-          p.pexpire(key, ttlMs);
-        }
+        const p = redis.pipeline() as PipelineWithScripts;
+        for (const user of batch) p.parleyPresenceBeat(storeKeys.presence(user), expiresAtMs, nodeId);
         resultsOf(await p.exec(), "presence heartbeat");
       }
     },

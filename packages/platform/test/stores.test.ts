@@ -1,0 +1,192 @@
+/**
+ * Stores, table-tested against memory and a real Redis (random key prefix per
+ * run), so both backends keep the same semantics.
+ */
+import { randomBytes } from "node:crypto";
+import { pino } from "pino";
+import { afterAll, describe, expect, it } from "vitest";
+import { createStores, type Stores } from "../src/stores/index.js";
+
+const logger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const rand = () => randomBytes(5).toString("hex");
+
+interface Backend {
+  name: string;
+  /** Two handles on the same backend, as two replicas would have. */
+  open(): Promise<[Stores, Stores]>;
+}
+
+const opened: Stores[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+});
+
+const backends: Backend[] = [
+  {
+    name: "memory",
+    async open() {
+      // Memory is per process: both "replicas" share one instance.
+      const s = await createStores({ logger });
+      opened.push(s);
+      return [s, s];
+    },
+  },
+  {
+    name: "redis",
+    async open() {
+      const keyPrefix = `test:stores:${rand()}:`;
+      const a = await createStores({ redisUrl: REDIS_URL, keyPrefix, logger });
+      const b = await createStores({ redisUrl: REDIS_URL, keyPrefix, logger });
+      opened.push(a, b);
+      return [a, b];
+    },
+  },
+];
+
+describe.each(backends)("stores on $name", (backend) => {
+  describe("rate limiter", () => {
+    it("counts hits across replicas and reports remaining and retry-after", async () => {
+      const [a, b] = await backend.open();
+      const key = `rl:test:${rand()}`;
+      expect(await a.rateLimiter.hit(key, 3, 10_000)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
+      expect(await b.rateLimiter.hit(key, 3, 10_000)).toMatchObject({ allowed: true, remaining: 1 });
+      expect(await a.rateLimiter.hit(key, 3, 10_000)).toMatchObject({ allowed: true, remaining: 0 });
+      // The second replica sees the same count.
+      const over = await b.rateLimiter.hit(key, 3, 10_000);
+      expect(over.allowed).toBe(false);
+      expect(over.remaining).toBe(0);
+      expect(over.retryAfterMs).toBeGreaterThan(9_000);
+      expect(over.retryAfterMs).toBeLessThanOrEqual(10_000);
+    });
+
+    it("starts a new window when the old one expires", async () => {
+      const [a] = await backend.open();
+      const key = `rl:test:${rand()}`;
+      expect((await a.rateLimiter.hit(key, 1, 150)).allowed).toBe(true);
+      expect((await a.rateLimiter.hit(key, 1, 150)).allowed).toBe(false);
+      await sleep(200);
+      expect(await a.rateLimiter.hit(key, 1, 150)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+    });
+
+    it("allows exactly `limit` of many concurrent hits", async () => {
+      const [a, b] = await backend.open();
+      const key = `rl:test:${rand()}`;
+      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).rateLimiter.hit(key, 37, 10_000)));
+      expect(results.filter((r) => r.allowed)).toHaveLength(37);
+      expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterMs > 0)).toBe(true);
+    });
+
+    it("keeps keys apart", async () => {
+      const [a] = await backend.open();
+      const k1 = `rl:test:${rand()}`;
+      const k2 = `rl:test:${rand()}`;
+      await a.rateLimiter.hit(k1, 1, 10_000);
+      expect((await a.rateLimiter.hit(k1, 1, 10_000)).allowed).toBe(false);
+      expect((await a.rateLimiter.hit(k2, 1, 10_000)).allowed).toBe(true);
+    });
+  });
+
+  describe("revocations", () => {
+    it("reports any revoked id, on every replica, until it expires", async () => {
+      const [a, b] = await backend.open();
+      const jti = `jti:${rand()}`;
+      const sid = `sid:${rand()}`;
+      expect(await b.revocations.anyRevoked([jti, sid])).toBe(false);
+      await a.revocations.revoke(sid, Date.now() + 200);
+      expect(await b.revocations.anyRevoked([jti, sid])).toBe(true);
+      expect(await b.revocations.anyRevoked([jti])).toBe(false);
+      expect(await b.revocations.anyRevoked([])).toBe(false);
+      await sleep(300);
+      expect(await b.revocations.anyRevoked([jti, sid])).toBe(false);
+    });
+
+    it("ignores revocations that already expired", async () => {
+      const [a] = await backend.open();
+      const id = `jti:${rand()}`;
+      await a.revocations.revoke(id, Date.now() - 1);
+      expect(await a.revocations.anyRevoked([id])).toBe(false);
+    });
+  });
+
+  describe("presence", () => {
+    it("lists live nodes per user and prunes a node that stopped heartbeating", async () => {
+      const [a, b] = await backend.open();
+      const [u1, u2, u3] = [rand(), rand(), rand()];
+      await a.presence.heartbeat("node-a", [u1, u2], 10_000);
+      await b.presence.heartbeat("node-b", [u1], 200);
+      let nodes = await a.presence.nodesOf([u1, u2, u3]);
+      expect(nodes.get(u1)?.sort()).toEqual(["node-a", "node-b"]);
+      expect(nodes.get(u2)).toEqual(["node-a"]);
+      expect(nodes.has(u3)).toBe(false);
+
+      // node-b dies (no more heartbeats); its entries age out with no one removing them.
+      await sleep(300);
+      nodes = await b.presence.nodesOf([u1, u2]);
+      expect(nodes.get(u1)).toEqual(["node-a"]);
+      // A heartbeat refreshes the expiry.
+      await a.presence.heartbeat("node-a", [u1], 200);
+      await sleep(100);
+      await a.presence.heartbeat("node-a", [u1], 200);
+      await sleep(150);
+      expect((await a.presence.nodesOf([u1])).get(u1)).toEqual(["node-a"]);
+    });
+
+    it("reports online and last seen", async () => {
+      const [a, b] = await backend.open();
+      const [u1, u2] = [rand(), rand()];
+      const before = Date.now();
+      await a.presence.heartbeat("node-a", [u1], 10_000);
+      let info = await b.presence.info([u1, u2]);
+      expect(info.get(u1)?.online).toBe(true);
+      expect(info.get(u1)?.lastSeenMs).toBeGreaterThanOrEqual(before);
+      expect(info.get(u2)).toEqual({ online: false, lastSeenMs: 0 });
+
+      await a.presence.remove("node-a", u1, 1_700_000_000_000);
+      info = await b.presence.info([u1]);
+      expect(info.get(u1)).toEqual({ online: false, lastSeenMs: 1_700_000_000_000 });
+      expect((await b.presence.nodesOf([u1])).has(u1)).toBe(false);
+    });
+
+    it("handles heartbeats for more users than one pipeline chunk", async () => {
+      const [a] = await backend.open();
+      const users = Array.from({ length: 1_234 }, () => rand());
+      await a.presence.heartbeat("node-a", users, 10_000);
+      const nodes = await a.presence.nodesOf(users);
+      expect(nodes.size).toBe(users.length);
+    });
+  });
+
+  describe("ephemeral", () => {
+    it("keeps a value until its TTL, visible to every replica", async () => {
+      const [a, b] = await backend.open();
+      const key = `typing:${rand()}`;
+      expect(await b.ephemeral.get(key)).toBeUndefined();
+      await a.ephemeral.set(key, "v1", 200);
+      expect(await b.ephemeral.get(key)).toBe("v1");
+      await sleep(300);
+      expect(await b.ephemeral.get(key)).toBeUndefined();
+    });
+  });
+
+  it("answers ping", async () => {
+    const [a] = await backend.open();
+    await expect(a.ping()).resolves.toBeUndefined();
+  });
+});
+
+describe("redis isolation", () => {
+  it("keeps key prefixes apart", async () => {
+    const a = await createStores({ redisUrl: REDIS_URL, keyPrefix: `test:iso:${rand()}:`, logger });
+    const b = await createStores({ redisUrl: REDIS_URL, keyPrefix: `test:iso:${rand()}:`, logger });
+    opened.push(a, b);
+    await a.revocations.revoke("jti:x", Date.now() + 10_000);
+    expect(await a.revocations.anyRevoked(["jti:x"])).toBe(true);
+    expect(await b.revocations.anyRevoked(["jti:x"])).toBe(false);
+  });
+
+  it("fails fast with a clear error when Redis is unreachable", async () => {
+    await expect(createStores({ redisUrl: "redis://127.0.0.1:1", logger })).rejects.toThrow(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+  });
+});
