@@ -1,4 +1,5 @@
-CREATE SCHEMA "chat";
+-- IF NOT EXISTS: the platform migrator creates the schema first (it keeps its __migrations table there).
+CREATE SCHEMA IF NOT EXISTS "chat";
 --> statement-breakpoint
 CREATE TABLE "chat"."blocks" (
 	"blocker_id" uuid NOT NULL,
