@@ -1,0 +1,179 @@
+/** Access tokens: what verifies, and every way a forged or stale token must fail. */
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { base64url, SignJWT, UnsecuredJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.js";
+import { createStores, type Stores } from "../src/stores/index.js";
+import {
+  createTokenSigner,
+  createTokenVerifier,
+  generateSigningKey,
+  loadSigningKey,
+  revocationIds,
+  SIGNING_KEY_FILE,
+  type SigningKey,
+} from "../src/tokens.js";
+import type { TokenSigner, TokenVerifier } from "../src/types.js";
+import { pino } from "pino";
+
+const logger = pino({ level: "silent" });
+const config = loadConfig({ DATA_DIR: "memory", JWT_ISSUER: "parley-test", JWT_AUDIENCE: "parley-test-api" });
+
+let stores: Stores;
+let key: SigningKey;
+let signer: TokenSigner;
+let verifier: TokenVerifier;
+
+beforeAll(async () => {
+  stores = await createStores({ logger });
+  key = (await generateSigningKey()).key;
+  signer = createTokenSigner({ key, config });
+  verifier = createTokenVerifier({ config, revocations: stores.revocations, localPublicJwks: signer.jwks() });
+});
+afterAll(() => stores.close());
+
+async function expectUnauthenticated(token: string, message: string): Promise<void> {
+  const err = await verifier.verify(token).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ConnectError);
+  expect((err as ConnectError).code).toBe(Code.Unauthenticated);
+  expect((err as ConnectError).rawMessage).toBe(message);
+}
+
+/** A token with our header and claims, signed by `privateKey` (lets tests vary one thing at a time). */
+function forge(claims: Record<string, unknown>, privateKey = key.privateKey, kid = key.kid) {
+  const now = Math.floor(Date.now() / 1000);
+  const base = { sub: "u1", sid: "s1", jti: randomBytes(8).toString("hex"), iss: config.jwt.issuer, aud: config.jwt.audience, iat: now, exp: now + 60 };
+  return new SignJWT({ ...base, ...claims }).setProtectedHeader({ alg: "EdDSA", kid, typ: "at+jwt" }).sign(privateKey);
+}
+
+describe("access tokens", () => {
+  it("verifies a token it signed and returns its claims", async () => {
+    const { token, jti, expiresAtMs } = await signer.signAccess({ userId: "user-1", sessionId: "session-1" });
+    const claims = await verifier.verify(token);
+    expect(claims).toEqual({ userId: "user-1", sessionId: "session-1", jti, expiresAtMs });
+    expect(expiresAtMs).toBeGreaterThan(Date.now() + (config.jwt.accessTtlSec - 5) * 1000);
+  });
+
+  it("publishes only the public key, with kid = thumbprint", () => {
+    const { keys } = signer.jwks();
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ kty: "OKP", crv: "Ed25519", kid: key.kid, alg: "EdDSA", use: "sig" });
+    expect(keys[0]).not.toHaveProperty("d");
+  });
+
+  it("rejects an expired token", async () => {
+    const expired = createTokenSigner({ key, config: { ...config, jwt: { ...config.jwt, accessTtlSec: -120 } } });
+    const { token } = await expired.signAccess({ userId: "u1", sessionId: "s1" });
+    await expectUnauthenticated(token, "access token expired");
+  });
+
+  it("rejects a wrong issuer or audience", async () => {
+    await expectUnauthenticated(await forge({ iss: "someone-else" }), "invalid access token");
+    await expectUnauthenticated(await forge({ aud: "another-api" }), "invalid access token");
+    // Sanity check of the forging helper itself: unchanged claims verify.
+    await expect(verifier.verify(await forge({}))).resolves.toMatchObject({ userId: "u1", sessionId: "s1" });
+  });
+
+  it("rejects alg none", async () => {
+    const token = new UnsecuredJWT({ sid: "s1", jti: "j1" })
+      .setSubject("u1")
+      .setIssuer(config.jwt.issuer)
+      .setAudience(config.jwt.audience)
+      .setExpirationTime("5m")
+      .encode();
+    await expectUnauthenticated(token, "invalid access token");
+  });
+
+  it("rejects HS256 signed with the public key bytes (algorithm confusion)", async () => {
+    const publicJwk = signer.jwks().keys[0] as { x: string };
+    const header = base64url.encode(JSON.stringify({ alg: "HS256", kid: key.kid, typ: "at+jwt" }));
+    const now = Math.floor(Date.now() / 1000);
+    const payload = base64url.encode(
+      JSON.stringify({ sub: "u1", sid: "s1", jti: "j1", iss: config.jwt.issuer, aud: config.jwt.audience, iat: now, exp: now + 60 }),
+    );
+    for (const secret of [base64url.decode(publicJwk.x), Buffer.from(JSON.stringify(publicJwk))]) {
+      const sig = base64url.encode(createHmac("sha256", secret).update(`${header}.${payload}`).digest());
+      await expectUnauthenticated(`${header}.${payload}.${sig}`, "invalid access token");
+    }
+  });
+
+  it("rejects a token signed by another Ed25519 key, with or without our kid", async () => {
+    const other = (await generateSigningKey()).key;
+    await expectUnauthenticated(await forge({}, other.privateKey, key.kid), "invalid access token");
+    await expectUnauthenticated(await forge({}, other.privateKey, other.kid), "invalid access token");
+  });
+
+  it("rejects a token without a session id and a JWT of another type", async () => {
+    await expectUnauthenticated(await forge({ sid: undefined }), "invalid access token");
+    const idToken = await new SignJWT({ sid: "s1" })
+      .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: "JWT" })
+      .setSubject("u1")
+      .setJti("j1")
+      .setIssuer(config.jwt.issuer)
+      .setAudience(config.jwt.audience)
+      .setExpirationTime("5m")
+      .sign(key.privateKey);
+    await expectUnauthenticated(idToken, "invalid access token");
+  });
+
+  it("rejects garbage", async () => {
+    for (const junk of ["", "abc", "a.b.c", "eyJhbGciOiJFZERTQSJ9.e30."]) await expectUnauthenticated(junk, "invalid access token");
+  });
+
+  it("rejects a token whose jti was revoked", async () => {
+    const { token, jti, expiresAtMs } = await signer.signAccess({ userId: "u1", sessionId: "s-jti" });
+    await verifier.verify(token);
+    await stores.revocations.revoke(revocationIds.token(jti), expiresAtMs);
+    await expectUnauthenticated(token, "access token revoked");
+  });
+
+  it("rejects every token of a revoked session", async () => {
+    const a = await signer.signAccess({ userId: "u1", sessionId: "s-revoked" });
+    const b = await signer.signAccess({ userId: "u1", sessionId: "s-revoked" });
+    const other = await signer.signAccess({ userId: "u1", sessionId: "s-other" });
+    await stores.revocations.revoke(revocationIds.session("s-revoked"), Date.now() + 60_000);
+    await expectUnauthenticated(a.token, "access token revoked");
+    await expectUnauthenticated(b.token, "access token revoked");
+    await expect(verifier.verify(other.token)).resolves.toMatchObject({ sessionId: "s-other" });
+  });
+});
+
+describe("loadSigningKey", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "parley-keys-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("generates the key once, keeps it 0600 under DATA_DIR, and reuses it", async () => {
+    const cfg = { ...config, dataDir: join(dir, "data") };
+    const first = await loadSigningKey(cfg, logger);
+    const file = join(cfg.dataDir, SIGNING_KEY_FILE);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const second = await loadSigningKey(cfg, logger);
+    expect(second.kid).toBe(first.kid);
+    expect(JSON.parse(await readFile(file, "utf8"))).toHaveProperty("d");
+  });
+
+  it("uses JWT_PRIVATE_JWK when set, and rejects a non-Ed25519 key clearly", async () => {
+    const { privateJwk, key: generated } = await generateSigningKey();
+    const fromEnv = await loadSigningKey({ ...config, jwt: { ...config.jwt, privateJwk: JSON.stringify(privateJwk) } });
+    expect(fromEnv.kid).toBe(generated.kid);
+    const { d: _d, ...publicOnly } = privateJwk;
+    await expect(loadSigningKey({ ...config, jwt: { ...config.jwt, privateJwk: JSON.stringify(publicOnly) } })).rejects.toThrow(/JWT_PRIVATE_JWK: expected a private Ed25519 JWK/);
+    await expect(loadSigningKey({ ...config, jwt: { ...config.jwt, privateJwk: "{nope" } })).rejects.toThrow(/JWT_PRIVATE_JWK: not valid JSON/);
+  });
+
+  it("keeps a generated key only in memory when DATA_DIR=memory", async () => {
+    const a = await loadSigningKey(config);
+    const b = await loadSigningKey(config);
+    expect(a.kid).not.toBe(b.kid);
+  });
+});
