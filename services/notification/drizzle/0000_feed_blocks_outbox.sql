@@ -1,4 +1,5 @@
-CREATE SCHEMA "notification";
+-- IF NOT EXISTS: the platform migrator creates the schema first (it keeps its __migrations table there).
+CREATE SCHEMA IF NOT EXISTS "notification";
 --> statement-breakpoint
 CREATE TABLE "notification"."blocks" (
 	"blocker_id" text NOT NULL,

@@ -3,7 +3,7 @@
  * projection it is filtered by. One consumer for both, so a block and the
  * messages after it are handled in the order identity and chat committed them.
  */
-import { handleOnce, type BusMessage, type PlatformDeps, type Subscription } from "@parley/platform";
+import { handleOnce, type BusHandler, type BusMessage, type PlatformDeps, type Subscription } from "@parley/platform";
 import type { Logger } from "@parley/platform";
 import { recordBlock, removeBlock, usersBlocking } from "../store/blocks.js";
 import { inbox } from "../store/schema.js";
@@ -13,6 +13,11 @@ import { createNotifications } from "./publish.js";
 export const FEED_CONSUMER = "notification-feed";
 
 export async function startFeedConsumer(deps: PlatformDeps, logger: Logger): Promise<Subscription> {
+  return deps.bus.consume({ durable: FEED_CONSUMER, subjects: FEED_SUBJECTS, handler: feedEventHandler(deps, logger) });
+}
+
+/** The consumer's handler; exported so tests can replay a delivery the way the bus redelivers it. */
+export function feedEventHandler(deps: PlatformDeps, logger: Logger): BusHandler {
   const db = deps.database.db;
   const log = logger.child({ consumer: FEED_CONSUMER });
 
@@ -40,5 +45,5 @@ export async function startFeedConsumer(deps: PlatformDeps, logger: Logger): Pro
     });
   }
 
-  return deps.bus.consume({ durable: FEED_CONSUMER, subjects: FEED_SUBJECTS, handler: handle });
+  return handle;
 }
