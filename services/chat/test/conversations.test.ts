@@ -1,18 +1,11 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConversationKind, MemberRole } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { ConversationEventSchema } from "@parley/gen/parley/chat/v1/events_pb";
 import { conversations, members } from "../src/store/schema.js";
 import { befriendAll, startChat, type ChatHarness } from "./harness.js";
+import { codeOf } from "./util.js";
 
-async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
-  try {
-    await call;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 let h: ChatHarness;
 beforeAll(async () => {
