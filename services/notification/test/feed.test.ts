@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { NotificationKind } from "@parley/gen/parley/notification/v1/notification_pb";
+import { NotificationCreatedEventSchema, NotificationKind } from "@parley/gen/parley/notification/v1/notification_pb";
 import { FriendRequestEventSchema } from "@parley/gen/parley/identity/v1/events_pb";
 import { decodeEvent, type BusMessage, type Subscription } from "@parley/platform";
 import { waitFor } from "@parley/platform/testing";
@@ -20,7 +20,7 @@ import {
 } from "./harness.js";
 
 let stack: Stack;
-/** Every identity and chat event, so a test can replay one as a redelivery. */
+/** Every identity, chat and notification event: to replay one as a redelivery, and to see what notification emits. */
 const seen: BusMessage[] = [];
 let recorder: Subscription;
 
@@ -28,7 +28,7 @@ beforeAll(async () => {
   stack = await startStack();
   recorder = await stack.tp.deps.bus.consume({
     durable: "notification-test-recorder",
-    subjects: ["parley.identity.>", "parley.chat.>"],
+    subjects: ["parley.identity.>", "parley.chat.>", "parley.notification.>"],
     handler: async (msg) => {
       seen.push(msg);
     },
@@ -67,6 +67,14 @@ describe("friend requests", () => {
     // The actor is never notified of their own action.
     expect((await allNotifications(alice)).map((n) => n.kind)).toEqual([NotificationKind.FRIEND_REQUEST_ACCEPTED]);
     expect((await allNotifications(bob)).map((n) => n.kind)).toEqual([NotificationKind.FRIEND_REQUEST_RECEIVED]);
+
+    // Each stored notification is also published, for the realtime edge to push live.
+    await waitFor(() =>
+      seen
+        .filter((m) => m.subject === "parley.notification.notification.created")
+        .map((m) => decodeEvent(NotificationCreatedEventSchema, m))
+        .some((e) => e.userId === bob.id && e.notification?.id === received.id && e.notification.actorId === alice.id),
+    );
   });
 
   it("does not duplicate a notification when the event is delivered again", async () => {
