@@ -24,6 +24,10 @@ const envSchema = z.object({
   NATS_URL: url.optional(),
   /** Redis for presence, rate limits, revocations; unset = in memory. */
   REDIS_URL: url.optional(),
+  /** Isolates one Parley installation on a shared NATS (stream-name suffix, subject and durable prefix). */
+  BUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_]*$/, "letters, digits and '_' only").default(""),
+  /** Prefix of every Redis key, for the same reason. */
+  REDIS_KEY_PREFIX: z.string().default(""),
   /** Connect/gRPC/gRPC-web + health + metrics (and the web UI in embedded mode). */
   PORT: port.default(8080),
   /** Realtime WebSocket edge. */
@@ -64,6 +68,8 @@ export interface PlatformConfig {
   dataDir: string;
   natsUrl: string | undefined;
   redisUrl: string | undefined;
+  busNamespace: string;
+  redisKeyPrefix: string;
   httpPort: number;
   wsPort: number;
   publicUrl: string;
@@ -110,6 +116,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.DATA_DIR,
     natsUrl: e.NATS_URL,
     redisUrl: e.REDIS_URL,
+    busNamespace: e.BUS_NAMESPACE,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     httpPort: e.PORT,
     wsPort: e.WS_PORT,
     publicUrl: e.PUBLIC_URL.replace(/\/$/, ""),
