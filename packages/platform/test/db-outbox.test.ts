@@ -15,6 +15,11 @@ const schema = pgSchema("relaytest");
 const outbox = outboxTable(schema);
 const inbox = inboxTable(schema);
 
+/** `Database.execute` is typed `unknown` (generic over drivers); both drivers return `{ rows }`. */
+function rowsOf(result: unknown): unknown[] {
+  return (result as { rows: unknown[] }).rows;
+}
+
 /** Records what the relay published; can be told to fail. */
 function recordingBus(inner: EventBus): EventBus & { published: string[]; failures: number } {
   const bus = {
@@ -66,9 +71,9 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
       await Promise.all(others.map((d) => d.close()));
     }
     const rows = await database.db.execute(sql`select count(*)::int as n from relaytest.__migrations`);
-    expect(rows.rows[0]).toEqual({ n: 1 });
+    expect(rowsOf(rows)[0]).toEqual({ n: 1 });
     const sim = await database.db.execute(sql`select similarity('parley', 'parlay') > 0.3 as ok`);
-    expect(sim.rows[0]).toEqual({ ok: true });
+    expect(rowsOf(sim)[0]).toEqual({ ok: true });
   });
 
   it("LISTEN receives a NOTIFY sent on commit", async () => {
@@ -191,7 +196,7 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
     const results = await Promise.all([apply("ev-2"), apply("ev-2"), apply("ev-2")]);
     expect(results.filter(Boolean)).toHaveLength(1);
     const rows = await database.db.execute(sql`select event_id, count(*)::int as n from relaytest.applied group by event_id order by event_id`);
-    expect(rows.rows).toEqual([
+    expect(rowsOf(rows)).toEqual([
       { event_id: "ev-1", n: 1 },
       { event_id: "ev-2", n: 1 },
     ]);
