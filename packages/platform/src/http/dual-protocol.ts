@@ -52,12 +52,15 @@ export function createDualProtocolServer(handler: (req: AnyRequest, res: AnyResp
     socket.unshift(head);
     sockets.set(socket, isH2 ? "h2" : "h1");
     if (isH2) {
+      // The session feeds itself what is buffered (on next tick); resuming here would
+      // flush those bytes as "data" events to nobody and the session would miss the preface.
       h2.emit("connection", socket);
     } else {
       h1Sockets.set(socket, 0);
+      // The HTTP/1 parser reads through "data" events; the socket is still paused.
       h1.emit("connection", socket);
+      socket.resume();
     }
-    socket.resume();
   };
 
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
