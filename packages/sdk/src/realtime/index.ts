@@ -1,0 +1,5 @@
+export { RealtimeClient, type RealtimeClientOptions, type RealtimeEvents, type RealtimeState, type RealtimeError, type UrlSource } from "./client.js";
+export type { GapInfo } from "./ordered-streams.js";
+export type { RealtimeProtocol } from "./codec.js";
+export type { WebSocketConstructor, WebSocketLike } from "./socket.js";
+export { backoffDelayMs } from "./backoff.js";

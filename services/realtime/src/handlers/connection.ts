@@ -1,0 +1,255 @@
+/**
+ * One WebSocket's delivery state: delivery ids, unacked frames, and the live
+ * frames held back while the socket has not said Hello yet or a conversation
+ * is still catching up. Kept small (lazy maps, no per-socket timers; the
+ * node-wide sweeper drives resends and token checks) because an idle socket
+ * should cost well under 2 KiB.
+ */
+import type { WebSocket } from "uWebSockets.js";
+import { create } from "@bufbuild/protobuf";
+import { ErrorSchema } from "@parley/gen/parley/realtime/v1/frames_pb";
+import type { AccessClaims } from "@parley/platform";
+import { OutFrame, serverFrame } from "./codec.js";
+import type { EdgeContext } from "./context.js";
+
+/** What the upgrade learnt, consumed at open. */
+export type Handshake =
+  | { ok: true; claims: AccessClaims; token: string; json: boolean }
+  | { ok: false; closeCode: number; reason: string; json: boolean };
+
+export interface SocketData {
+  conn: Connection | undefined;
+  handshake: Handshake | undefined;
+}
+
+interface PendingFrame {
+  out: OutFrame;
+  sentAtMs: number;
+  resends: number;
+}
+
+/** Live frames of a conversation held back until its catch-up has been sent. */
+interface SyncHold {
+  held: OutFrame[];
+  /** Highest seq catch-up has sent (or covered by a Gap): held messages at or below it are duplicates. */
+  sentUpTo: bigint;
+}
+
+export const CLOSE_SLOW_CONSUMER = 4008;
+export const CLOSE_UNAUTHENTICATED = 4401;
+export const CLOSE_BAD_CLIENT = 4400;
+
+export class Connection {
+  ws: WebSocket<SocketData> | undefined;
+  claims: AccessClaims;
+  token: string;
+  nextTokenCheckMs: number;
+  /** 0 = waiting for Hello. */
+  private phase: 0 | 1 = 0;
+  private nextDeliveryId = 1;
+  private pending: Map<number, PendingFrame> | undefined;
+  private preHello: OutFrame[] | undefined;
+  private syncing: Map<string, SyncHold> | undefined;
+  private ackWaiters: Array<() => void> | undefined;
+  readonly openedAtMs = Date.now();
+  lastTypingMs = 0;
+  badFrames = 0;
+  /** Per-socket caches for typing (lazy: most sockets never type). */
+  memberCache: Map<string, { memberIds: string[]; untilMs: number }> | undefined;
+  blockedCache: { ids: Set<string>; untilMs: number } | undefined;
+
+  constructor(
+    readonly ctx: EdgeContext,
+    ws: WebSocket<SocketData>,
+    claims: AccessClaims,
+    token: string,
+    readonly json: boolean,
+  ) {
+    this.ws = ws;
+    this.claims = claims;
+    this.token = token;
+    this.nextTokenCheckMs = Date.now() + ctx.tuning.tokenCheckMs;
+  }
+
+  get userId(): string {
+    return this.claims.userId;
+  }
+  get closed(): boolean {
+    return this.ws === undefined;
+  }
+  get helloReceived(): boolean {
+    return this.phase === 1;
+  }
+  get pendingCount(): number {
+    return this.pending?.size ?? 0;
+  }
+
+  /** A frame that must be acked: delivered now, or held while the socket/conversation syncs. */
+  deliver(out: OutFrame): void {
+    if (this.closed) return;
+    if (this.phase === 0) {
+      (this.preHello ??= []).push(out);
+      if (this.preHello.length > this.ctx.tuning.maxPending) this.closeSlow("too many frames before Hello");
+      return;
+    }
+    const conversationId = out.conversationId;
+    const hold = conversationId === undefined ? undefined : this.syncing?.get(conversationId);
+    if (hold) {
+      hold.held.push(out);
+      if (hold.held.length > this.ctx.tuning.maxPending) this.closeSlow("too many live frames during catch-up");
+      return;
+    }
+    this.transmit(out);
+  }
+
+  /** Frames without delivery id: welcome, errors, pongs, sync complete, reconnect, typing. */
+  sendControl(out: OutFrame): void {
+    this.write(out.encode(0, this.json));
+  }
+
+  sendError(code: string, message: string): void {
+    this.sendControl(new OutFrame(serverFrame("error", create(ErrorSchema, { code, message }))));
+  }
+
+  /** Sends now with a fresh delivery id, bypassing holds (catch-up itself uses this). */
+  transmit(out: OutFrame): void {
+    if (this.closed) return;
+    const id = this.nextDeliveryId++;
+    (this.pending ??= new Map()).set(id, { out, sentAtMs: Date.now(), resends: 0 });
+    if (this.pending.size > this.ctx.tuning.maxPending) {
+      this.closeSlow("too many unacked frames");
+      return;
+    }
+    this.ctx.pendingSockets.add(this);
+    this.ctx.metrics.framesSent.inc();
+    const k = out.frame.kind;
+    if (k.case === "message" && k.value.createdAt) {
+      const createdMs = Number(k.value.createdAt.seconds) * 1000 + k.value.createdAt.nanos / 1e6;
+      this.ctx.metrics.deliveryLatency.observe(Math.max(0, Date.now() - createdMs) / 1000);
+    }
+    this.write(out.encode(id, this.json));
+  }
+
+  /**
+   * Acks delivery ids. Ids already acked are benign (a frame and its re-send
+   * both got acked) and only counted; ids this socket never issued are
+   * returned so the caller can tell the client it is confused.
+   */
+  ack(ids: readonly bigint[]): { neverSent: number } {
+    let unknown = 0;
+    let neverSent = 0;
+    for (const raw of ids) {
+      if (raw <= 0n || raw >= BigInt(this.nextDeliveryId)) {
+        neverSent++;
+        continue;
+      }
+      if (this.pending?.delete(Number(raw))) this.ctx.metrics.framesAcked.inc();
+      else unknown++;
+    }
+    if (unknown + neverSent > 0) this.ctx.metrics.unknownAcks.inc(unknown + neverSent);
+    if (this.pending && this.pending.size === 0) {
+      this.pending = undefined;
+      this.ctx.pendingSockets.delete(this);
+    }
+    this.wakeAckWaiters();
+    return { neverSent };
+  }
+
+  /** Re-sends frames unacked for resendAfterMs; a frame that used up its re-sends closes the socket. */
+  resendDue(nowMs: number): void {
+    if (!this.pending) return;
+    const { resendAfterMs, maxResends } = this.ctx.tuning;
+    for (const [id, p] of this.pending) {
+      if (nowMs - p.sentAtMs < resendAfterMs) continue;
+      if (p.resends >= maxResends) {
+        this.closeSlow(`delivery ${id} not acked after ${maxResends} re-sends`);
+        return;
+      }
+      p.resends++;
+      p.sentAtMs = nowMs;
+      this.ctx.metrics.framesResent.inc();
+      this.write(p.out.encode(id, this.json));
+      if (this.closed) return;
+    }
+  }
+
+  /** Hello received: the conversations in `cursors` hold their live frames until endSync(). */
+  beginSync(conversationIds: Iterable<string>): void {
+    this.phase = 1;
+    for (const id of conversationIds) {
+      (this.syncing ??= new Map()).set(id, { held: [], sentUpTo: 0n });
+    }
+    const early = this.preHello;
+    this.preHello = undefined;
+    if (early) for (const out of early) this.deliver(out);
+  }
+
+  noteCaughtUp(conversationId: string, seq: bigint): void {
+    const hold = this.syncing?.get(conversationId);
+    if (hold && seq > hold.sentUpTo) hold.sentUpTo = seq;
+  }
+
+  /** Catch-up of one conversation is done: send what was held, minus messages catch-up already sent. */
+  endSync(conversationId: string): void {
+    const hold = this.syncing?.get(conversationId);
+    if (!hold) return;
+    this.syncing!.delete(conversationId);
+    if (this.syncing!.size === 0) this.syncing = undefined;
+    for (const out of hold.held) {
+      const seq = out.messageSeq;
+      if (seq !== undefined && seq <= hold.sentUpTo) continue;
+      this.transmit(out);
+    }
+  }
+
+  /** Resolves once unacked frames drop to half the limit (catch-up paces itself on acks) or the socket closes. */
+  async waitForAckRoom(): Promise<void> {
+    const limit = this.ctx.tuning.maxPending / 2;
+    while (!this.closed && this.pendingCount > limit) {
+      await new Promise<void>((resolve) => (this.ackWaiters ??= []).push(resolve));
+    }
+  }
+
+  private wakeAckWaiters(): void {
+    const waiters = this.ackWaiters;
+    if (!waiters) return;
+    this.ackWaiters = undefined;
+    for (const w of waiters) w();
+  }
+
+  /** Never drop a frame silently: a socket that cannot keep up is closed and resumes from its cursors. */
+  closeSlow(detail: string): void {
+    if (this.closed) return;
+    this.ctx.metrics.slowConsumerCloses.inc();
+    this.ctx.logger.info({ userId: this.userId, detail }, "closing slow consumer");
+    this.close(CLOSE_SLOW_CONSUMER, "slow consumer; resume to catch up");
+  }
+
+  close(code: number, reason: string): void {
+    const ws = this.ws;
+    if (!ws) return;
+    // end() runs the close handler synchronously, which calls released().
+    ws.end(code, reason);
+  }
+
+  /** Called from the uWS close handler: the socket object is invalid from here on. */
+  released(): void {
+    this.ws = undefined;
+    this.pending = undefined;
+    this.preHello = undefined;
+    this.syncing = undefined;
+    this.ctx.pendingSockets.delete(this);
+    this.wakeAckWaiters();
+  }
+
+  private write(data: Uint8Array | string): void {
+    const ws = this.ws;
+    if (!ws) return;
+    if (ws.getBufferedAmount() > this.ctx.tuning.maxBufferedBytes) {
+      this.closeSlow("send buffer over limit");
+      return;
+    }
+    // 2 = dropped by uWS (over maxBackpressure): close rather than lose it.
+    if (ws.send(data, !this.json) === 2) this.closeSlow("frame dropped by backpressure");
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Socket lifecycle: upgrade (token check), open (registry, presence, Welcome),
+ * message (frame dispatch) and close. Handlers never throw into uWS: a bad
+ * frame costs its sender an Error frame or its socket, never the node.
+ */
+import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from "uWebSockets.js";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
+import { ErrorSchema, PongSchema, ReconnectSchema, WelcomeSchema, type ClientFrame } from "@parley/gen/parley/realtime/v1/frames_pb";
+import { registerPresence, publishPresence, unregisterPresence } from "../store/presence.js";
+import { checkAccessToken, reauthenticate } from "./auth.js";
+import {
+  AUTH_SUBPROTOCOL_PREFIX,
+  FrameDecodeError,
+  JSON_SUBPROTOCOL,
+  OutFrame,
+  PROTO_SUBPROTOCOL,
+  decodeClientFrame,
+  serverFrame,
+} from "./codec.js";
+import { CLOSE_BAD_CLIENT, Connection, type SocketData } from "./connection.js";
+import type { EdgeContext } from "./context.js";
+import { resume } from "./resume.js";
+import { handleTyping } from "./typing.js";
+
+export const CLOSE_SERVER_DRAINING = 1012;
+
+interface Subprotocols {
+  /** What the server answers in Sec-WebSocket-Protocol: must be one the client offered. */
+  selected: string;
+  json: boolean;
+  token: string | undefined;
+}
+
+export function parseSubprotocols(header: string): Subprotocols {
+  const offered = header.split(",").map((s) => s.trim()).filter(Boolean);
+  const json = offered.includes(JSON_SUBPROTOCOL) && !offered.includes(PROTO_SUBPROTOCOL);
+  const token = offered.find((p) => p.startsWith(AUTH_SUBPROTOCOL_PREFIX))?.slice(AUTH_SUBPROTOCOL_PREFIX.length);
+  const selected = json ? JSON_SUBPROTOCOL : offered.includes(PROTO_SUBPROTOCOL) ? PROTO_SUBPROTOCOL : (offered[0] ?? "");
+  return { selected, json, token };
+}
+
+export function onUpgrade(ctx: EdgeContext, res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+  // Headers must be read before the first await: req is only valid synchronously.
+  const key = req.getHeader("sec-websocket-key");
+  const extensions = req.getHeader("sec-websocket-extensions");
+  const sub = parseSubprotocols(req.getHeader("sec-websocket-protocol"));
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  void checkAccessToken(ctx, sub.token).then((check) => {
+    if (aborted) return;
+    // A rejected token still completes the upgrade: browsers only expose a
+    // close code and reason to the app, not an HTTP status.
+    const data: SocketData = {
+      conn: undefined,
+      handshake: check.ok
+        ? { ok: true, claims: check.claims, token: sub.token!, json: sub.json }
+        : { ok: false, closeCode: check.closeCode, reason: check.reason, json: sub.json },
+    };
+    res.cork(() => res.upgrade(data, key, sub.selected, extensions, context));
+  });
+}
+
+export function onOpen(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
+  const data = ws.getUserData();
+  const handshake = data.handshake;
+  data.handshake = undefined;
+  if (!handshake) return;
+  if (!handshake.ok) {
+    const error = new OutFrame(serverFrame("error", create(ErrorSchema, { code: "unauthenticated", message: handshake.reason })));
+    ws.send(error.encode(0, handshake.json), !handshake.json);
+    ws.end(handshake.closeCode, handshake.reason);
+    return;
+  }
+  if (ctx.draining) {
+    const reconnect = new OutFrame(serverFrame("reconnect", create(ReconnectSchema, { reason: "server draining", retryAfterMs: ctx.tuning.drainRetryAfterMs })));
+    ws.send(reconnect.encode(0, handshake.json), !handshake.json);
+    ws.end(CLOSE_SERVER_DRAINING, "server draining");
+    return;
+  }
+  const conn = new Connection(ctx, ws, handshake.claims, handshake.token, handshake.json);
+  data.conn = conn;
+  ctx.metrics.sockets.inc();
+  const first = ctx.registry.add(conn);
+  void welcome(ctx, conn, first);
+}
+
+/**
+ * Presence is registered before Welcome, and Hello (which triggers catch-up)
+ * only comes after Welcome: so any message the router routed before this node
+ * was visible in presence was committed before catch-up reads history, and
+ * nothing falls between live delivery and resume.
+ */
+async function welcome(ctx: EdgeContext, conn: Connection, first: boolean): Promise<void> {
+  const { userId } = conn;
+  let announceOnline = false;
+  try {
+    if (first) announceOnline = await registerPresence(ctx, userId);
+    else await ctx.deps.presence.heartbeat(ctx.nodeId, [userId], ctx.tuning.presenceTtlMs);
+  } catch (err) {
+    ctx.logger.warn({ err, userId }, "presence registration failed; closing socket");
+    conn.sendError("unavailable", "presence unavailable; reconnect");
+    conn.close(1011, "presence unavailable; reconnect");
+    return;
+  }
+  if (conn.closed) {
+    // Closed while registering: undo the entry the close handler could not see yet.
+    if (!ctx.registry.hasUser(userId)) await ctx.deps.presence.remove(ctx.nodeId, userId, Date.now()).catch(() => undefined);
+    return;
+  }
+  const frame = create(WelcomeSchema, {
+    userId,
+    sessionId: conn.claims.sessionId,
+    nodeId: ctx.nodeId,
+    serverTime: timestampNow(),
+    tokenExpiresAt: timestampFromMs(conn.claims.expiresAtMs),
+  });
+  conn.sendControl(new OutFrame(serverFrame("welcome", frame)));
+  if (!first) return;
+  try {
+    const friendIds = await ctx.peers.friendIds(conn.token);
+    ctx.registry.setFriends(userId, friendIds);
+    if (announceOnline) await publishPresence(ctx, userId, true, Date.now(), friendIds);
+  } catch (err) {
+    // Presence signals are best effort (friends also see presence via the store).
+    ctx.logger.warn({ err, userId }, "online signal not published");
+  }
+}
+
+export function onMessage(ctx: EdgeContext, ws: WebSocket<SocketData>, data: ArrayBuffer, isBinary: boolean): void {
+  const conn = ws.getUserData().conn;
+  if (!conn || conn.closed) return;
+  let frame: ClientFrame;
+  try {
+    // Decoded synchronously: uWS neuters `data` when this handler returns.
+    frame = decodeClientFrame(data, isBinary, conn.json);
+  } catch (err) {
+    badFrame(ctx, conn, err instanceof FrameDecodeError ? err.message : "frame could not be decoded");
+    return;
+  }
+  const kind = frame.kind;
+  switch (kind.case) {
+    case "hello":
+      if (conn.helloReceived) {
+        badFrame(ctx, conn, "hello: already received on this socket; reconnect to resume again");
+        return;
+      }
+      void resume(ctx, conn, kind.value).catch((err: unknown) => failSocket(ctx, conn, err, "resume"));
+      return;
+    case "ack": {
+      const { neverSent } = conn.ack(kind.value.deliveryIds);
+      if (neverSent > 0) badFrame(ctx, conn, `ack: ${neverSent} delivery id(s) were never sent on this socket`);
+      return;
+    }
+    case "typing":
+      void handleTyping(ctx, conn, kind.value.conversationId).catch((err: unknown) => failSocket(ctx, conn, err, "typing"));
+      return;
+    case "ping":
+      conn.sendControl(new OutFrame(serverFrame("pong", create(PongSchema, { nonce: kind.value.nonce, serverTime: timestampNow() }))));
+      return;
+    case "reauthenticate":
+      void reauthenticate(ctx, conn, kind.value.accessToken).catch((err: unknown) => failSocket(ctx, conn, err, "reauthenticate"));
+      return;
+    default:
+      badFrame(ctx, conn, "frame has no known kind");
+  }
+}
+
+export function onClose(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
+  const conn = ws.getUserData().conn;
+  if (!conn) return;
+  conn.released();
+  ctx.metrics.sockets.dec();
+  const friendIds = ctx.registry.friendsOf(conn.userId);
+  if (ctx.registry.remove(conn)) {
+    unregisterPresence(ctx, conn.userId, friendIds).catch((err: unknown) => {
+      // The presence entry still expires with its TTL.
+      ctx.logger.warn({ err, userId: conn.userId }, "presence removal failed");
+    });
+  }
+}
+
+function badFrame(ctx: EdgeContext, conn: Connection, reason: string): void {
+  ctx.metrics.badFrames.inc();
+  conn.badFrames++;
+  if (conn.badFrames > ctx.tuning.maxBadFrames) {
+    conn.close(CLOSE_BAD_CLIENT, "too many invalid frames");
+    return;
+  }
+  conn.sendError("invalid_argument", reason);
+}
+
+/** Unexpected failure in a frame handler: this socket resumes elsewhere, the node carries on. */
+function failSocket(ctx: EdgeContext, conn: Connection, err: unknown, where: string): void {
+  ctx.logger.error({ err, userId: conn.userId, where }, "socket handler failed");
+  if (conn.closed) return;
+  conn.sendError("internal", `${where} failed; reconnect`);
+  conn.close(1011, `${where} failed; reconnect`);
+}

@@ -1,0 +1,48 @@
+/**
+ * Presence: this node's users in the shared PresenceStore (heartbeat with a
+ * TTL, so a dead node's users age out with no coordinator) and the
+ * online/offline signals friends see. Signals are ephemeral, so they are
+ * published straight to the bus (no outbox: there is no state change to keep
+ * consistent with) with a random msgId.
+ */
+import { randomUUID } from "node:crypto";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { PresenceEventSchema } from "@parley/gen/parley/realtime/v1/frames_pb";
+import type { EdgeContext } from "../handlers/context.js";
+import { SUBJECT_PRESENCE_CHANGED } from "../events/subjects.js";
+
+/** The user's first socket on this node opened. Registers presence before the caller sends Welcome. */
+export async function registerPresence(ctx: EdgeContext, userId: string): Promise<boolean> {
+  // Only announce "online" if no other node had the user: the others already did.
+  const before = await ctx.deps.presence.nodesOf([userId]);
+  await ctx.deps.presence.heartbeat(ctx.nodeId, [userId], ctx.tuning.presenceTtlMs);
+  const elsewhere = (before.get(userId) ?? []).some((n) => n !== ctx.nodeId);
+  return !elsewhere;
+}
+
+/** The user's last socket on this node closed. */
+export async function unregisterPresence(ctx: EdgeContext, userId: string, friendIds: string[] | undefined): Promise<void> {
+  const now = Date.now();
+  await ctx.deps.presence.remove(ctx.nodeId, userId, now);
+  const still = await ctx.deps.presence.nodesOf([userId]);
+  if ((still.get(userId) ?? []).length > 0) return;
+  await publishPresence(ctx, userId, false, now, friendIds ?? []);
+}
+
+export async function publishPresence(ctx: EdgeContext, userId: string, online: boolean, atMs: number, recipientIds: string[]): Promise<void> {
+  if (recipientIds.length === 0) return;
+  const event = create(PresenceEventSchema, {
+    userId,
+    online,
+    lastSeenAt: timestampFromMs(atMs),
+    recipientIds,
+  });
+  await ctx.deps.bus.publish(SUBJECT_PRESENCE_CHANGED, toBinary(PresenceEventSchema, event), randomUUID());
+}
+
+/** Every presenceHeartbeatMs: refresh all of this node's users in one call. */
+export async function heartbeatAll(ctx: EdgeContext): Promise<void> {
+  const users = ctx.registry.userIds();
+  if (users.length > 0) await ctx.deps.presence.heartbeat(ctx.nodeId, users, ctx.tuning.presenceTtlMs);
+}

@@ -1,0 +1,68 @@
+/**
+ * Every limit and timer of the edge in one place, with why it has its value.
+ * Tests pass smaller values (resend, gap limit) through `opts.tuning`.
+ */
+export interface RealtimeTuning {
+  /** uWS closes a socket sending a bigger frame (1009); no client frame needs more. */
+  maxPayloadBytes: number;
+  /** Bytes queued in the kernel/uWS for one socket before it is a slow consumer (4008). */
+  maxBufferedBytes: number;
+  /** Unacked data frames per socket before it is a slow consumer (4008). Bounds memory per socket. */
+  maxPending: number;
+  /** An unacked frame is re-sent after this. */
+  resendAfterMs: number;
+  /** Re-sends of one frame before the socket is closed (4008) so the client resumes instead. */
+  maxResends: number;
+  /** History page size while catching up (chat's ListMessages limit). */
+  catchUpPageSize: number;
+  /** Above this many missing messages in one conversation the client gets a Gap and pages history itself. */
+  gapLimit: number;
+  /** Conversations caught up at once for one socket. */
+  catchUpConcurrency: number;
+  /** A socket that has not sent Hello by then is closed (4400): it would buffer live frames forever. */
+  helloTimeoutMs: number;
+  presenceHeartbeatMs: number;
+  presenceTtlMs: number;
+  /** How often each socket's token is re-checked for expiry and revocation. */
+  tokenCheckMs: number;
+  /** Time after `exp` a socket may keep running while the client reauthenticates. */
+  tokenGraceMs: number;
+  typingMinIntervalMs: number;
+  typingTtlMs: number;
+  /** Members (typing recipients) and blocks cached per socket for this long. */
+  peerCacheMs: number;
+  /** Invalid frames tolerated per socket before it is closed (4400). */
+  maxBadFrames: number;
+  routerConcurrency: number;
+  drainBatchSize: number;
+  drainBatchIntervalMs: number;
+  /** Clients wait a random 0..retryAfterMs before reconnecting, so a drained node's clients spread out. */
+  drainRetryAfterMs: number;
+  /** How long a drained socket gets to ack what it holds before it is closed. */
+  drainAckWaitMs: number;
+}
+
+export const defaultTuning: RealtimeTuning = {
+  maxPayloadBytes: 64 * 1024,
+  maxBufferedBytes: 1024 * 1024,
+  maxPending: 4096,
+  resendAfterMs: 5_000,
+  maxResends: 3,
+  catchUpPageSize: 200,
+  gapLimit: 2_000,
+  catchUpConcurrency: 4,
+  helloTimeoutMs: 15_000,
+  presenceHeartbeatMs: 20_000,
+  presenceTtlMs: 60_000,
+  tokenCheckMs: 10_000,
+  tokenGraceMs: 30_000,
+  typingMinIntervalMs: 1_000,
+  typingTtlMs: 5_000,
+  peerCacheMs: 30_000,
+  maxBadFrames: 20,
+  routerConcurrency: 16,
+  drainBatchSize: 500,
+  drainBatchIntervalMs: 50,
+  drainRetryAfterMs: 2_000,
+  drainAckWaitMs: 1_000,
+};
