@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { createMetricsRegistry, type Platform } from "./bootstrap.js";
 import { createBus } from "./bus/index.js";
@@ -32,7 +33,7 @@ export interface TestPlatform {
 const randomId = () => randomBytes(6).toString("hex");
 
 /** Creates `parley_t_<random>` on the local Postgres; the returned function drops it. */
-async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `parley_t_${randomId()}`;
   const admin = new pg.Client({ connectionString: REAL_PG_ADMIN_URL });
   await admin.connect();
@@ -56,6 +57,20 @@ async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<
       }
     },
   };
+}
+
+/** Removes a test platform's Redis keys (some, like last-seen, live for months). */
+export async function deleteRedisKeys(url: string, keyPrefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true });
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: `${keyPrefix}*`, count: 500 })) {
+      const batch = keys as string[];
+      if (batch.length > 0) await redis.unlink(...batch);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export async function createTestPlatform(opts: { real?: boolean } = {}): Promise<TestPlatform> {
@@ -85,7 +100,9 @@ export async function createTestPlatform(opts: { real?: boolean } = {}): Promise
     cleanup.push(() => database.close());
     const bus: EventBus = await createBus(real ? { natsUrl: REAL_NATS_URL, namespace: `t_${randomId()}`, logger } : { logger });
     cleanup.push(() => bus.close());
-    const stores = await createStores(real ? { redisUrl: REAL_REDIS_URL, keyPrefix: `t:${randomId()}:`, logger } : { logger });
+    const keyPrefix = `t:${randomId()}:`;
+    if (real) cleanup.push(() => deleteRedisKeys(REAL_REDIS_URL, keyPrefix));
+    const stores = await createStores(real ? { redisUrl: REAL_REDIS_URL, keyPrefix, logger } : { logger });
     cleanup.push(() => stores.close());
 
     const { key } = await generateSigningKey();

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { createStores, type Stores } from "../src/stores/index.js";
+import { deleteRedisKeys } from "../src/testing.js";
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -19,8 +20,10 @@ interface Backend {
 }
 
 const opened: Stores[] = [];
+const prefixes: string[] = [];
 afterAll(async () => {
   await Promise.all(opened.map((s) => s.close()));
+  await Promise.all(prefixes.map((p) => deleteRedisKeys(REDIS_URL, p)));
 });
 
 const backends: Backend[] = [
@@ -37,6 +40,7 @@ const backends: Backend[] = [
     name: "redis",
     async open() {
       const keyPrefix = `test:stores:${rand()}:`;
+      prefixes.push(keyPrefix);
       const a = await createStores({ redisUrl: REDIS_URL, keyPrefix, logger });
       const b = await createStores({ redisUrl: REDIS_URL, keyPrefix, logger });
       opened.push(a, b);
@@ -178,8 +182,10 @@ describe.each(backends)("stores on $name", (backend) => {
 
 describe("redis isolation", () => {
   it("keeps key prefixes apart", async () => {
-    const a = await createStores({ redisUrl: REDIS_URL, keyPrefix: `test:iso:${rand()}:`, logger });
-    const b = await createStores({ redisUrl: REDIS_URL, keyPrefix: `test:iso:${rand()}:`, logger });
+    const [pa, pb] = [`test:iso:${rand()}:`, `test:iso:${rand()}:`];
+    prefixes.push(pa, pb);
+    const a = await createStores({ redisUrl: REDIS_URL, keyPrefix: pa, logger });
+    const b = await createStores({ redisUrl: REDIS_URL, keyPrefix: pb, logger });
     opened.push(a, b);
     await a.revocations.revoke("jti:x", Date.now() + 10_000);
     expect(await a.revocations.anyRevoked(["jti:x"])).toBe(true);
