@@ -46,6 +46,16 @@ describe("OpenDirect", () => {
   });
 });
 
+describe("social-graph projection", () => {
+  it("follows friendship removal: no new direct chat or group membership with an ex-friend", async () => {
+    const [alice, bob] = [await h.user(), await h.user()];
+    await h.befriend(alice, bob);
+    await h.unfriend(alice, bob);
+    expect(await codeOf(alice.conversations.openDirect({ userId: bob.id }))).toBe(Code.FailedPrecondition);
+    expect(await codeOf(alice.conversations.createGroup({ title: "g", memberIds: [bob.id] }))).toBe(Code.FailedPrecondition);
+  });
+});
+
 describe("groups", () => {
   it("are created from the creator's unblocked friends, creator as admin", async () => {
     const [admin, friend, stranger, blocker] = [await h.user(), await h.user(), await h.user(), await h.user()];
