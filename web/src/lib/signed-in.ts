@@ -12,10 +12,15 @@ export function startSignedIn(config: RuntimeConfig): void {
   if (!session.isLoggedIn) return;
   const conversations = useConversationsStore();
   conversations.restoreCursors();
-  void conversations.loadNextPage().catch(() => undefined);
   void useFriendsStore().loadAll().catch(() => undefined);
   void useNotificationsStore().load().catch(() => undefined);
-  useConnectionStore().start(config.wsUrl);
+  // The socket starts after the first page so it resumes from the listed conversations' seqs.
+  void conversations
+    .loadNextPage()
+    .catch(() => undefined)
+    .finally(() => {
+      if (session.isLoggedIn) useConnectionStore().start(config.wsUrl, conversations.resumeCursors());
+    });
 }
 
 export function stopSignedIn(): void {

@@ -1,10 +1,8 @@
 import { defineStore } from "pinia";
 import { ref } from "vue";
-import type { ServerFrame } from "@parley/gen/parley/realtime/v1/frames_pb";
+import { RealtimeClient, type GapInfo, type RealtimeState } from "@parley/sdk";
 import { msOf } from "../lib/time";
 import { deviceId } from "../lib/device-id";
-import type { ConnectionState, RealtimeConnection } from "../realtime/connection";
-import { openProvisionalSocket } from "../realtime/provisional-socket";
 import { useSessionStore } from "./session";
 import { useConversationsStore } from "./conversations";
 import { useFriendsStore } from "./friends";
@@ -13,107 +11,102 @@ import { useNotificationsStore } from "./notifications";
 const typingThrottleMs = 3_000;
 const typingFallbackMs = 6_000;
 
-/** The realtime socket and where its frames go. */
+/** The realtime connection (SDK RealtimeClient) and where its events go. */
 export const useConnectionStore = defineStore("connection", () => {
-  const state = ref<ConnectionState>("closed");
+  const state = ref<RealtimeState>("closed");
   /** Set when the socket dropped after having been open, until it is back. */
   const wasInterrupted = ref(false);
   const justRecovered = ref(false);
-  let connection: RealtimeConnection | null = null;
+  let client: RealtimeClient | null = null;
   let hasBeenOpen = false;
   let recoveredTimer: ReturnType<typeof setTimeout> | undefined;
   const lastTypingSent = new Map<string, number>();
 
-  function route(frame: ServerFrame): void {
-    const conversations = useConversationsStore();
-    const friends = useFriendsStore();
-    const notifications = useNotificationsStore();
-    const kind = frame.kind;
-    switch (kind.case) {
-      case "message":
-        conversations.ingestMessage(kind.value);
-        break;
-      case "messageEdited":
-      case "messageDeleted":
-        conversations.replaceMessage(kind.value);
-        break;
-      case "conversation":
-        conversations.applyConversationChange(kind.value);
-        break;
-      case "notification":
-        notifications.add(kind.value);
-        break;
-      case "presence":
-        friends.applyPresence(kind.value);
-        break;
-      case "typing": {
-        const expires = msOf(kind.value.expiresAt) || Date.now() + typingFallbackMs;
-        conversations.applyTyping(kind.value.conversationId, kind.value.userId, expires);
-        break;
-      }
-      case "readReceipt":
-        conversations.applyReadReceipt(kind.value);
-        break;
-      case "friend":
-        void friends.loadAll();
-        break;
-      case "gap":
-        void conversations.fillGap(kind.value.conversationId, kind.value.fromSeq, kind.value.toSeq);
-        break;
-      default:
-        break;
-    }
-  }
-
-  function onState(next: ConnectionState): void {
+  function onState(next: RealtimeState): void {
     state.value = next;
     if (next === "open") {
-      if (hasBeenOpen && wasInterrupted.value) {
+      if (wasInterrupted.value) {
         wasInterrupted.value = false;
         justRecovered.value = true;
         clearTimeout(recoveredTimer);
         recoveredTimer = setTimeout(() => (justRecovered.value = false), 4_000);
-        // Whatever was missed outside the resumed conversations: list order, requests, feed.
+        // Resume covers the conversations we hold cursors for; the rest (list order, requests,
+        // the notification feed) is fetched again.
         void useConversationsStore().refreshFirstPage().catch(() => undefined);
         void useFriendsStore().loadAll().catch(() => undefined);
         void useNotificationsStore().load().catch(() => undefined);
       }
       hasBeenOpen = true;
-    } else if (next === "reconnecting" && hasBeenOpen) {
+    } else if (hasBeenOpen && next === "connecting") {
       wasInterrupted.value = true;
       justRecovered.value = false;
     }
   }
 
-  function start(wsUrl: string): void {
-    if (connection) return;
+  /** A hole the edge could not stream: page it only where this tab shows history. */
+  function onGap(gap: GapInfo): void {
+    void useConversationsStore().fillGap(gap.conversationId, gap.toSeq).catch(() => undefined);
+  }
+
+  function start(wsUrl: string, cursors: Record<string, bigint>): void {
+    if (client) return;
     const session = useSessionStore();
     const conversations = useConversationsStore();
+    const friends = useFriendsStore();
+    const notifications = useNotificationsStore();
     hasBeenOpen = false;
-    connection = openProvisionalSocket({
+    const realtime = new RealtimeClient({
       url: wsUrl,
       deviceId: deviceId(),
-      accessToken: () => session.accessToken(),
-      cursors: () => conversations.currentCursors(),
-      onFrame: route,
-      onState,
+      cursors,
+      getAccessToken: async () => {
+        const token = await session.accessToken();
+        if (!token) throw new Error("logged out");
+        return token;
+      },
+    });
+    client = realtime;
+    realtime.on("state", onState);
+    realtime.on("message", (m) => conversations.ingestMessage(m));
+    realtime.on("messageEdited", (m) => conversations.replaceMessage(m));
+    realtime.on("messageDeleted", (m) => conversations.replaceMessage(m));
+    realtime.on("conversation", (change) => conversations.applyConversationChange(change));
+    realtime.on("notification", (n) => notifications.add(n));
+    realtime.on("presence", (p) => friends.applyPresence(p));
+    realtime.on("typing", (t) =>
+      conversations.applyTyping(t.conversationId, t.userId, msOf(t.expiresAt) || Date.now() + typingFallbackMs),
+    );
+    realtime.on("readReceipt", (r) => conversations.applyReadReceipt(r));
+    realtime.on("friend", () => void friends.loadAll().catch(() => undefined));
+    realtime.on("gap", onGap);
+    realtime.on("error", (err) => {
+      if (err.code === "unauthenticated" && err.closeCode !== undefined) {
+        // The socket's token was refused; if the session cannot produce a new one it has ended.
+        void session.accessToken().then((token) => {
+          if (!token) void session.end();
+        });
+      }
     });
   }
 
   function stop(): void {
-    connection?.close();
-    connection = null;
+    client?.close();
+    client = null;
     wasInterrupted.value = false;
     justRecovered.value = false;
+    state.value = "closed";
   }
 
   /** Called on every keystroke; the edge hears at most one signal per throttle window. */
   function typingIn(conversationId: string): void {
     const now = Date.now();
     if (now - (lastTypingSent.get(conversationId) ?? 0) < typingThrottleMs) return;
-    lastTypingSent.set(conversationId, now);
-    connection?.sendTyping(conversationId);
+    if (client?.sendTyping(conversationId)) lastTypingSent.set(conversationId, now);
   }
 
-  return { state, wasInterrupted, justRecovered, start, stop, typingIn };
+  function cursors(): Record<string, bigint> {
+    return client?.cursors() ?? {};
+  }
+
+  return { state, wasInterrupted, justRecovered, start, stop, typingIn, cursors };
 });

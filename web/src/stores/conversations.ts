@@ -60,8 +60,18 @@ export const useConversationsStore = defineStore("conversations", () => {
     cursors = session.userId ? loadCursors(session.userId) : {};
   }
 
-  function currentCursors(): Record<string, bigint> {
-    return { ...cursors };
+  /**
+   * Where the realtime client resumes from: what this device persisted, raised to each listed
+   * conversation's last seq (the list already counted those messages as unread, and this tab
+   * holds no thread for them yet).
+   */
+  function resumeCursors(): Record<string, bigint> {
+    const result = { ...cursors };
+    for (const conversation of Object.values(byId.value)) {
+      const listed = conversation.lastSeq;
+      if ((result[conversation.id] ?? 0n) < listed) result[conversation.id] = listed;
+    }
+    return result;
   }
 
   function advanceCursor(conversationId: string, seq: bigint): void {
@@ -220,9 +230,14 @@ export const useConversationsStore = defineStore("conversations", () => {
     }
   }
 
-  /** A Gap frame: the server had too much to stream, so page forward ourselves. */
-  async function fillGap(conversationId: string, fromSeq: bigint, toSeq: bigint): Promise<void> {
-    let cursor = fromSeq;
+  /**
+   * Messages up to `toSeq` could not be streamed. Only a thread this tab has loaded needs them
+   * (others load their newest page when opened), so page forward from what it holds.
+   */
+  async function fillGap(conversationId: string, toSeq: bigint): Promise<void> {
+    const thread = threads.value[conversationId];
+    if (!thread?.loaded) return;
+    let cursor = thread.messages.at(-1)?.seq ?? 0n;
     while (cursor < toSeq) {
       const res = await api().messages.listMessages({
         conversationId,
@@ -263,15 +278,18 @@ export const useConversationsStore = defineStore("conversations", () => {
       void fetchConversation(message.conversationId);
       return;
     }
-    if (!conversation.lastMessage || conversation.lastMessage.seq <= message.seq) {
+    const advances = message.seq > conversation.lastSeq;
+    if (advances || conversation.lastMessage?.id === message.id) {
       const mine = message.senderId === session.userId;
       const next: Conversation = {
         ...conversation,
         lastMessage: message,
-        lastSeq: message.seq > conversation.lastSeq ? message.seq : conversation.lastSeq,
+        lastSeq: advances ? message.seq : conversation.lastSeq,
         lastActivityAt: message.createdAt ?? conversation.lastActivityAt,
       };
-      if (isNew && !mine && message.seq > conversation.readSeq) next.unreadCount = conversation.unreadCount + 1n;
+      if (advances && isNew && !mine && message.seq > conversation.readSeq) {
+        next.unreadCount = conversation.unreadCount + 1n;
+      }
       if (mine && message.seq > conversation.readSeq) {
         next.readSeq = message.seq;
         next.unreadCount = 0n;
@@ -433,7 +451,7 @@ export const useConversationsStore = defineStore("conversations", () => {
     firstPageLoaded,
     totalUnread,
     restoreCursors,
-    currentCursors,
+    resumeCursors,
     loadNextPage,
     refreshFirstPage,
     fetchConversation,
