@@ -1,0 +1,97 @@
+/**
+ * Child processes of the bench: servers and client workers run as separate Node processes so
+ * that each stays under the 20,000-fd limit and the server's RSS can be read on its own.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export interface Child<Msg> {
+  proc: ChildProcess;
+  pid: number;
+  /** Next IPC message matching `pred`, or rejects after `timeoutMs` / if the child exits. */
+  next<T extends Msg>(pred: (m: Msg) => m is T, timeoutMs: number, what: string): Promise<T>;
+  send(msg: unknown): void;
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export function forkTs<Msg>(scriptUrl: URL, env: Record<string, string>, args: string[] = []): Child<Msg> {
+  const proc = fork(fileURLToPath(scriptUrl), args, {
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  if (proc.pid === undefined) throw new Error(`could not start ${scriptUrl.pathname}`);
+  const backlog: Msg[] = [];
+  const waiters = new Set<(m: Msg) => boolean>();
+  proc.on("message", (m: Msg) => {
+    for (const w of waiters) if (w(m)) return;
+    backlog.push(m);
+  });
+  let exited = false;
+  const exitListeners = new Set<() => void>();
+  proc.on("exit", () => {
+    exited = true;
+    for (const l of exitListeners) l();
+  });
+  return {
+    proc,
+    pid: proc.pid,
+    next<T extends Msg>(pred: (m: Msg) => m is T, timeoutMs: number, what: string): Promise<T> {
+      const i = backlog.findIndex(pred);
+      if (i >= 0) return Promise.resolve(backlog.splice(i, 1)[0] as T);
+      return new Promise<T>((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          exitListeners.delete(onExit);
+        };
+        const waiter = (m: Msg): boolean => {
+          if (!pred(m)) return false;
+          done();
+          resolve(m);
+          return true;
+        };
+        const onExit = () => {
+          done();
+          reject(new Error(`${what}: child ${proc.pid} exited`));
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${what}: no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        if (exited) return onExit();
+        waiters.add(waiter);
+        exitListeners.add(onExit);
+      });
+    },
+    send(msg) {
+      if (!exited && proc.connected) proc.send(msg as object);
+    },
+    async stop(timeoutMs = 10_000) {
+      if (exited) return;
+      const gone = new Promise<void>((resolve) => exitListeners.add(resolve));
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (!m?.[1]) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** Open file descriptors of a process. */
+export function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return -1;
+  }
+}

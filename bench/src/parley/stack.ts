@@ -1,0 +1,143 @@
+/**
+ * Starts Parley for the bench: the embedded process on a scratch Postgres database (and, with
+ * --parley-backends=real, NATS JetStream and Redis), and sets users and conversations up through
+ * the public API with the SDK.
+ *
+ * Tokens: the bench hands the server its signing key (JWT_PRIVATE_JWK, as an operator would) and
+ * mints access tokens itself, so 19k sockets need no 19k argon2 logins. Users that must befriend
+ * each other are registered and verified through the API for real.
+ */
+import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { createSigningKeyFromJwk } from "./signer.js";
+import { createNodeParleyClient } from "@parley/sdk/node";
+import type { ParleyClient } from "@parley/sdk";
+import { mapLimit, sleep } from "../lib/clock.js";
+import type { BenchOptions } from "../lib/options.js";
+import { forkTs } from "../lib/proc.js";
+import type { BenchTarget, BenchUser, GroupHandle } from "../lib/target.js";
+import { measureHistory, type HistoryResult } from "../scenarios/history.js";
+import { scratchDatabase, seedHistory } from "./seed.js";
+
+type ServerMsg = { t: "listening"; apiUrl: string; wsUrl: string };
+const isListening = (m: ServerMsg): m is ServerMsg => m.t === "listening";
+
+export interface ParleyTarget extends BenchTarget {
+  description: string;
+  history(o: BenchOptions): Promise<HistoryResult>;
+}
+
+const TOKEN_TTL_SEC = 3600;
+
+export async function startParley(o: BenchOptions): Promise<ParleyTarget> {
+  const runId = `${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  const dbName = `parley_bench_${runId}`;
+  const databaseUrl = await scratchDatabase(o.postgresUrl, dbName, "create");
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const jwk = JSON.stringify(privateKey.export({ format: "jwk" }));
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: "memory",
+    JWT_PRIVATE_JWK: jwk,
+    ACCESS_TOKEN_TTL: String(TOKEN_TTL_SEC),
+    // The bench is one client IP making thousands of calls; limits are not what it measures.
+    RATE_LIMIT_SCALE: "1000000",
+    LOG_LEVEL: "warn",
+    NODE_ENV: "production",
+  };
+  if (o.parleyBackends === "real") {
+    env.NATS_URL = o.natsUrl;
+    env.REDIS_URL = o.redisUrl;
+    env.BUS_NAMESPACE = `bench_${runId}`;
+    env.REDIS_KEY_PREFIX = `bench:${runId}:`;
+  }
+  const child = forkTs<ServerMsg>(new URL("./server.ts", import.meta.url), env);
+  const { apiUrl, wsUrl } = await child.next(isListening, 120_000, "parley start");
+  const mint = await createSigningKeyFromJwk(jwk, TOKEN_TTL_SEC);
+  const api = (token: string): ParleyClient => createNodeParleyClient({ baseUrl: apiUrl, protocol: "connect", getAccessToken: () => token });
+  const anonymous = createNodeParleyClient({ baseUrl: apiUrl, protocol: "connect" });
+  const mintUser = async (): Promise<BenchUser> => {
+    const userId = randomUUID();
+    return { userId, token: await mint(userId) };
+  };
+
+  async function registerUser(i: number): Promise<BenchUser> {
+    const name = `b${runId.replace(/_/g, "")}${i}`.slice(0, 32);
+    const email = `${name}@bench.parley.local`;
+    const res = await anonymous.auth.register({ email, username: name, password: `Bench-${runId}-pw!`, displayName: name });
+    const userId = res.user?.id;
+    if (!userId) throw new Error("register returned no user");
+    // The verification mail is sent through notification's outbox; wait for it (bounded).
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const mail = (await anonymous.devMailbox.listDevMail({ to: email })).mails.find((m) => m.link !== "");
+      const token = mail ? new URL(mail.link).searchParams.get("token") : null;
+      if (token) {
+        await anonymous.auth.verifyEmail({ token });
+        return { userId, token: await mint(userId) };
+      }
+      await sleep(100);
+    }
+    throw new Error(`no verification mail for ${email}`);
+  }
+
+  let registered = 0;
+  return {
+    name: "parley",
+    description:
+      `embedded (all services in one process, one realtime edge node) on real Postgres` +
+      (o.parleyBackends === "real" ? ", NATS JetStream and Redis" : ", in-process bus and in-memory presence") +
+      "; messages are persisted, sequenced, published via the outbox, acked and deduped by the SDK",
+    apiUrl,
+    edgeUrls: [wsUrl],
+    edgePids: [child.pid],
+    async users(n, opts) {
+      if (!opts.social) return mapLimit(Array.from({ length: n }), 64, () => mintUser());
+      const base = registered;
+      registered += n;
+      return mapLimit(Array.from({ length: n }, (_, i) => base + i), 8, (i) => registerUser(i));
+    },
+    async group(members): Promise<GroupHandle> {
+      const owner = api((await mintUser()).token);
+      const created = await owner.conversations.createGroup({ title: "bench fan-out", memberIds: [] });
+      const room = created.conversation?.id;
+      if (!room) throw new Error("createGroup returned no conversation");
+      const invite = await owner.conversations.createInvite({ conversationId: room, maxUses: 0 });
+      const code = invite.invite?.code ?? "";
+      await mapLimit(members, 16, (m) => api(m.token).conversations.joinByInvite({ code }));
+      return {
+        room,
+        async send(body) {
+          await owner.messages.sendMessage({ conversationId: room, clientMessageId: randomUUID(), text: body });
+        },
+      };
+    },
+    async directs(pairs) {
+      return mapLimit(pairs, 8, async ([a, b]) => {
+        const req = await api(a.token).friends.sendFriendRequest({ target: { case: "userId", value: b.userId } });
+        await api(b.token).friends.respondToFriendRequest({ requestId: req.request?.id ?? "", accept: true });
+        // Chat learns the friendship from identity's event; retry until the projection has it.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const res = await api(a.token).conversations.openDirect({ userId: b.userId });
+            if (res.conversation?.id) return res.conversation.id;
+          } catch (err) {
+            if (attempt >= 100) throw err;
+          }
+          await sleep(100);
+        }
+      });
+    },
+    async history(opts) {
+      const reader = await mintUser();
+      const seed = await seedHistory(databaseUrl, reader.userId, opts.historyMessages, opts.historyConversations);
+      return measureHistory(api(reader.token), seed, {
+        messages: opts.historyMessages,
+        conversations: opts.historyConversations,
+        samples: opts.historySamples,
+      });
+    },
+    async stop() {
+      await child.stop(20_000);
+      await scratchDatabase(o.postgresUrl, dbName, "drop").catch((err: unknown) => console.error(`could not drop ${dbName}:`, err));
+    },
+  };
+}

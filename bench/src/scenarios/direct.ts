@@ -1,0 +1,80 @@
+/**
+ * (c) 1-1 throughput: P pairs, each in its own 1-1 conversation, the two ends on different edge
+ * nodes when there are several; R msg/s in total for S s. Latency is send → the other end's
+ * delivery; lost = accepted sends never delivered; duplicates are counted after client dedupe.
+ */
+import { sleep } from "../lib/clock.js";
+import type { BenchOptions } from "../lib/options.js";
+import { isMsg, type DirectPair, type ToWorker } from "../lib/protocol.js";
+import { summarize, type LatencySummary } from "../lib/stats.js";
+import type { BenchTarget, BenchUser } from "../lib/target.js";
+import { loopbackAddresses, WorkerPool } from "../lib/workers.js";
+import { drain } from "./drain.js";
+
+export interface DirectResult {
+  pairs: number;
+  connected: number;
+  offeredRate: number;
+  seconds: number;
+  sent: number;
+  sendErrors: number;
+  firstError: string | undefined;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  deliveredPerSec: number;
+  sendToDelivery: LatencySummary;
+  /** Time until the sender's call returned (RPC for Parley, emit ack for Socket.IO). */
+  sendAck: LatencySummary;
+}
+
+export async function runDirect(target: BenchTarget, o: BenchOptions): Promise<DirectResult> {
+  const users = await target.users(o.directPairs * 2, { social: true });
+  const pairs: Array<[BenchUser, BenchUser]> = [];
+  for (let i = 0; i + 1 < users.length; i += 2) pairs.push([users[i] as BenchUser, users[i + 1] as BenchUser]);
+  const rooms = await target.directs(pairs);
+  const edges = target.edgeUrls;
+  const clients = pairs.flatMap(([a, b], i) => [
+    { ...a, url: edges[0] ?? "", rooms: [rooms[i] ?? ""] },
+    { ...b, url: edges[edges.length > 1 ? 1 : 0] ?? "", rooms: [rooms[i] ?? ""] },
+  ]);
+  const pool = WorkerPool.start(clients, o.socketsPerWorker, 2, 2);
+  try {
+    const c = await pool.connect(target.name, target.apiUrl, loopbackAddresses(o.localAddresses), o.connectConcurrency, 120_000);
+    await sleep(1_000);
+    pool.shares.forEach((share, w) => {
+      // Alternate direction per pair so both ends send and receive.
+      const local: DirectPair[] = [];
+      for (let j = 0; j + 1 < share.length; j += 2) {
+        const room = share[j]?.rooms[0] ?? "";
+        local.push((j / 2) % 2 === 0 ? { from: j, to: j + 1, room } : { from: j + 1, to: j, room });
+      }
+      const rate = (o.directRate * share.length) / clients.length;
+      pool.send(w, { t: "direct", pairs: local, ratePerSec: rate, durationMs: o.directSeconds * 1000, keyPrefix: `w${w}-` } satisfies ToWorker);
+    });
+    const sentParts = await Promise.all(pool.workers.map((w) => w.next(isMsg("directSent"), o.directSeconds * 1000 + 60_000, "direct sends")));
+    const sent = sentParts.reduce((n, p) => n + p.sent, 0);
+    const sendErrors = sentParts.reduce((n, p) => n + p.sendErrors, 0);
+    const accepted = sent - sendErrors;
+    const got = await drain(pool, accepted, 15_000);
+    let delivered = 0;
+    for (const v of got.perMessage.values()) delivered += Math.min(1, v.deliveries);
+    return {
+      pairs: o.directPairs,
+      connected: c.ok,
+      offeredRate: o.directRate,
+      seconds: o.directSeconds,
+      sent,
+      sendErrors,
+      firstError: sentParts.find((p) => p.firstError)?.firstError ?? c.firstError,
+      delivered,
+      lost: Math.max(0, accepted - delivered),
+      duplicates: got.duplicates,
+      deliveredPerSec: delivered / o.directSeconds,
+      sendToDelivery: summarize(got.latenciesMs),
+      sendAck: summarize(sentParts.flatMap((p) => p.sendLatenciesMs)),
+    };
+  } finally {
+    await pool.stop();
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * A client-worker process: holds a share of the simulated clients (so no process nears the
+ * 20,000-fd limit), records what they receive and, for the 1-1 scenario, sends on their behalf.
+ * Driven by the runner over IPC (lib/protocol.ts); exits when the runner goes away.
+ */
+import { mapLimit, nowMs, sleep } from "./lib/clock.js";
+import type { Conn, Driver } from "./lib/driver.js";
+import type { DirectPair, FromWorker, Payload, Target, ToWorker } from "./lib/protocol.js";
+
+const reply = (m: FromWorker) => process.send?.(m);
+
+async function loadDriver(target: Target, apiUrl: string): Promise<Driver> {
+  if (target === "socketio") return (await import("./socketio/driver.js")).socketIoDriver;
+  return (await import("./parley/driver.js")).createParleyDriver(apiUrl);
+}
+
+let conns: Conn[] = [];
+// key → [deliveries, last delivery time]; deliveries to the message's own sender are not counted.
+let perMessage = new Map<string, [number, number]>();
+let latencies: number[] = [];
+let duplicates = 0;
+let dropped = 0;
+
+function onMessage(self: string, seen: Set<string>, body: string): void {
+  const at = nowMs();
+  let p: Payload;
+  try {
+    p = JSON.parse(body) as Payload;
+  } catch {
+    return; // not a bench message
+  }
+  if (typeof p.k !== "string" || p.f === self) return;
+  if (seen.has(p.k)) {
+    duplicates++;
+    return;
+  }
+  seen.add(p.k);
+  latencies.push(at - p.t);
+  const entry = perMessage.get(p.k);
+  if (entry) {
+    entry[0]++;
+    entry[1] = Math.max(entry[1], at);
+  } else perMessage.set(p.k, [1, at]);
+}
+
+async function connectAll(m: Extract<ToWorker, { t: "connect" }>): Promise<void> {
+  const started = Date.now();
+  const driver = await loadDriver(m.target, m.apiUrl);
+  let failed = 0;
+  let firstError: string | undefined;
+  const opened = await mapLimit(m.clients, m.concurrency, async (spec, i) => {
+    const seen = new Set<string>();
+    try {
+      return await driver.connect(spec, {
+        localAddress: m.localAddresses[i % m.localAddresses.length] ?? "127.0.0.1",
+        onMessage: (_room, body) => onMessage(spec.userId, seen, body),
+        onDrop: () => dropped++,
+      });
+    } catch (err) {
+      failed++;
+      firstError ??= err instanceof Error ? err.message : String(err);
+      return undefined;
+    }
+  });
+  conns = opened.filter((c): c is Conn => c !== undefined);
+  reply({ t: "connected", ok: conns.length, failed, firstError, ms: Date.now() - started });
+}
+
+/**
+ * Open loop: every pair sends at ratePerSec / pairs, on a 10 ms tick, for durationMs. Sends are
+ * not awaited one by one, so a slow server shows up as latency, not as a lower offered rate.
+ */
+async function runDirect(m: Extract<ToWorker, { t: "direct" }>): Promise<void> {
+  const sendLatencies: number[] = [];
+  let sent = 0;
+  let sendErrors = 0;
+  let firstError: string | undefined;
+  const inFlight = new Set<Promise<void>>();
+  const tickMs = 10;
+  const start = Date.now();
+  let turn = 0;
+  while (Date.now() - start < m.durationMs) {
+    // Owed sends follow elapsed time, so timer overshoot does not lower the offered rate.
+    const due = Math.floor(((Date.now() - start) * m.ratePerSec) / 1000);
+    while (sent < due) {
+      const pair: DirectPair | undefined = m.pairs[turn++ % m.pairs.length];
+      const from = pair ? conns[pair.from] : undefined;
+      if (!pair || !from) continue;
+      const t = nowMs();
+      const payload: Payload = { k: `${m.keyPrefix}${sent}`, t, f: from.spec.userId };
+      sent++;
+      const p = from
+        .send(pair.room, JSON.stringify(payload))
+        .then(() => void sendLatencies.push(nowMs() - t))
+        .catch((err: unknown) => {
+          sendErrors++;
+          firstError ??= err instanceof Error ? err.message : String(err);
+        })
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await sleep(tickMs);
+  }
+  await Promise.all(inFlight);
+  reply({ t: "directSent", sent, sendErrors, firstError, sendLatenciesMs: sendLatencies });
+}
+
+process.on("message", (m: ToWorker) => {
+  const run = async () => {
+    switch (m.t) {
+      case "connect":
+        return connectAll(m);
+      case "direct":
+        return runDirect(m);
+      case "collect":
+        reply({ t: "received", perMessage: [...perMessage].map(([k, [n, last]]) => [k, n, last]), latenciesMs: latencies, duplicates, dropped });
+        perMessage = new Map();
+        latencies = [];
+        duplicates = 0;
+        return;
+      case "close":
+        for (const c of conns) c.close();
+        conns = [];
+        reply({ t: "closed" });
+        return;
+    }
+  };
+  run().catch((err: unknown) => reply({ t: "error", message: err instanceof Error ? err.stack ?? err.message : String(err) }));
+});
+
+// Never outlive the runner.
+process.on("disconnect", () => process.exit(0));
