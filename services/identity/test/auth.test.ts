@@ -93,6 +93,17 @@ describe("Register and VerifyEmail", () => {
     ]);
   });
 
+  it("lets exactly one of two concurrent registrations of one address win", async () => {
+    const attempts = await Promise.allSettled([
+      h.anon.auth.register({ email: "race@example.com", username: "racer.one", password: PASSWORD, displayName: "" }),
+      h.anon.auth.register({ email: "RACE@example.com", username: "racer.two", password: PASSWORD, displayName: "" }),
+    ]);
+    expect(attempts.filter((a) => a.status === "fulfilled")).toHaveLength(1);
+    const lost = attempts.find((a) => a.status === "rejected");
+    await expectError(Promise.reject(lost?.reason), Code.AlreadyExists, "email is already registered");
+    expect(await h.db.select().from(users).where(sql`lower(${users.email}) = 'race@example.com'`)).toHaveLength(1);
+  });
+
   it("expires tokens after 24 h and voids old ones on resend; resend answers the same for unknown addresses", async () => {
     await h.anon.auth.register({ email: "grace@example.com", username: "grace", password: PASSWORD, displayName: "Grace" });
     const first = await verificationTokenFor(h, "grace@example.com");
@@ -176,6 +187,17 @@ describe("Refresh and Logout", () => {
     // The user's other session is untouched.
     expect((await h.clientsFor(other.accessToken).users.getMe({})).user?.id).toBe(acct.user.id);
     expect((await h.anon.auth.refresh({ refreshToken: other.refreshToken })).accessToken).not.toBe("");
+  });
+
+  it("serialises two concurrent refreshes with one token: one rotates, the other is reuse", async () => {
+    const acct = await createAccount(h, "concurrent");
+    const attempts = await Promise.allSettled([
+      h.anon.auth.refresh({ refreshToken: acct.refreshToken }),
+      h.anon.auth.refresh({ refreshToken: acct.refreshToken }),
+    ]);
+    expect(attempts.filter((a) => a.status === "fulfilled")).toHaveLength(1);
+    const lost = attempts.find((a) => a.status === "rejected");
+    await expectError(Promise.reject(lost?.reason), Code.Unauthenticated, "refresh token reuse detected; please log in again");
   });
 
   it("rejects garbage, unknown and expired refresh tokens without changing anything", async () => {
