@@ -73,5 +73,5 @@ describe("rate-limit policies", () => {
     } finally {
       await p.close();
     }
-  });
+  }, 60_000);
 });

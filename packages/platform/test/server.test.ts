@@ -98,11 +98,11 @@ beforeAll(async () => {
   fixture = fixtureModule();
   server = await startTestServer(platform.deps, [fixture.module]);
   token = await platform.mintAccessToken("user-42");
-});
+}, 60_000);
 afterAll(async () => {
   await server?.close();
   await platform?.close();
-});
+}, 30_000);
 
 describe("protocols on one port", () => {
   const cases: [string, () => Transport][] = [
@@ -211,7 +211,7 @@ describe("rate limit interceptor", () => {
       await s.close();
       await p.close();
     }
-  });
+  }, 60_000);
 });
 
 describe("http endpoints", () => {
@@ -276,7 +276,7 @@ describe("http endpoints", () => {
       await s.close();
       await p.close();
     }
-  });
+  }, 60_000);
 });
 
 describe("static files and shutdown", () => {

@@ -4,9 +4,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { pino } from "pino";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { createStores, type Stores } from "../src/stores/index.js";
 import { deleteRedisKeys } from "../src/testing.js";
+
+// Real sleeps against real Redis; a loaded CI box must not turn them into timeouts.
+vi.setConfig({ testTimeout: 20_000, hookTimeout: 20_000 });
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? "silent" });
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -68,10 +71,10 @@ describe.each(backends)("stores on $name", (backend) => {
     it("starts a new window when the old one expires", async () => {
       const [a] = await backend.open();
       const key = `rl:test:${rand()}`;
-      expect((await a.rateLimiter.hit(key, 1, 150)).allowed).toBe(true);
-      expect((await a.rateLimiter.hit(key, 1, 150)).allowed).toBe(false);
-      await sleep(200);
-      expect(await a.rateLimiter.hit(key, 1, 150)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+      expect((await a.rateLimiter.hit(key, 1, 600)).allowed).toBe(true);
+      expect((await a.rateLimiter.hit(key, 1, 600)).allowed).toBe(false);
+      await sleep(700);
+      expect(await a.rateLimiter.hit(key, 1, 600)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
     });
 
     it("allows exactly `limit` of many concurrent hits", async () => {
@@ -98,11 +101,11 @@ describe.each(backends)("stores on $name", (backend) => {
       const jti = `jti:${rand()}`;
       const sid = `sid:${rand()}`;
       expect(await b.revocations.anyRevoked([jti, sid])).toBe(false);
-      await a.revocations.revoke(sid, Date.now() + 200);
+      await a.revocations.revoke(sid, Date.now() + 1_000);
       expect(await b.revocations.anyRevoked([jti, sid])).toBe(true);
       expect(await b.revocations.anyRevoked([jti])).toBe(false);
       expect(await b.revocations.anyRevoked([])).toBe(false);
-      await sleep(300);
+      await sleep(1_100);
       expect(await b.revocations.anyRevoked([jti, sid])).toBe(false);
     });
 
@@ -129,11 +132,11 @@ describe.each(backends)("stores on $name", (backend) => {
       await sleep(300);
       nodes = await b.presence.nodesOf([u1, u2]);
       expect(nodes.get(u1)).toEqual(["node-a"]);
-      // A heartbeat refreshes the expiry.
-      await a.presence.heartbeat("node-a", [u1], 200);
-      await sleep(100);
-      await a.presence.heartbeat("node-a", [u1], 200);
-      await sleep(150);
+      // A heartbeat refreshes the expiry (timings leave slack for a loaded machine).
+      await a.presence.heartbeat("node-a", [u1], 1_000);
+      await sleep(600);
+      await a.presence.heartbeat("node-a", [u1], 1_000);
+      await sleep(600);
       expect((await a.presence.nodesOf([u1])).get(u1)).toEqual(["node-a"]);
     });
 
@@ -167,9 +170,9 @@ describe.each(backends)("stores on $name", (backend) => {
       const [a, b] = await backend.open();
       const key = `typing:${rand()}`;
       expect(await b.ephemeral.get(key)).toBeUndefined();
-      await a.ephemeral.set(key, "v1", 200);
+      await a.ephemeral.set(key, "v1", 1_000);
       expect(await b.ephemeral.get(key)).toBe("v1");
-      await sleep(300);
+      await sleep(1_100);
       expect(await b.ephemeral.get(key)).toBeUndefined();
     });
   });
