@@ -3,8 +3,14 @@
  * Tests pass smaller values (resend, gap limit) through `opts.tuning`.
  */
 export interface RealtimeTuning {
-  /** uWS closes a socket sending a bigger frame (1009); no client frame needs more. */
+  /** A bigger client frame closes the socket with 1009 and a reason; no client frame needs more. */
   maxPayloadBytes: number;
+  /**
+   * uWS's own limit, where it drops the connection without a close frame.
+   * Set above maxPayloadBytes so oversized frames normally get a proper 1009
+   * with a reason; it bounds what uWS buffers for one frame.
+   */
+  hardMaxPayloadBytes: number;
   /** Bytes queued in the kernel/uWS for one socket before it is a slow consumer (4008). */
   maxBufferedBytes: number;
   /** Unacked data frames per socket before it is a slow consumer (4008). Bounds memory per socket. */
@@ -44,6 +50,7 @@ export interface RealtimeTuning {
 
 export const defaultTuning: RealtimeTuning = {
   maxPayloadBytes: 64 * 1024,
+  hardMaxPayloadBytes: 1024 * 1024,
   maxBufferedBytes: 1024 * 1024,
   maxPending: 4096,
   resendAfterMs: 5_000,

@@ -132,6 +132,11 @@ async function welcome(ctx: EdgeContext, conn: Connection, first: boolean): Prom
 export function onMessage(ctx: EdgeContext, ws: WebSocket<SocketData>, data: ArrayBuffer, isBinary: boolean): void {
   const conn = ws.getUserData().conn;
   if (!conn || conn.closed) return;
+  if (data.byteLength > ctx.tuning.maxPayloadBytes) {
+    ctx.metrics.badFrames.inc();
+    conn.close(1009, `frame of ${data.byteLength} bytes exceeds ${ctx.tuning.maxPayloadBytes}`);
+    return;
+  }
   let frame: ClientFrame;
   try {
     // Decoded synchronously: uWS neuters `data` when this handler returns.

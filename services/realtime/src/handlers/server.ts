@@ -12,7 +12,7 @@ export interface ListeningEdge {
 
 export async function listenEdge(ctx: EdgeContext, host: string, port: number): Promise<ListeningEdge> {
   const app = uWS.App().ws<SocketData>("/ws", {
-    maxPayloadLength: ctx.tuning.maxPayloadBytes,
+    maxPayloadLength: ctx.tuning.hardMaxPayloadBytes,
     // Above maxBufferedBytes the socket is closed as a slow consumer first;
     // this is uWS's own hard stop, where a send is dropped (send() returns 2,
     // which also closes the socket: never a silent drop).

@@ -19,9 +19,10 @@ export interface PeerClients {
   messagesAfter(token: string, conversationId: string, afterSeq: bigint, limit: number): Promise<{ messages: Message[]; hasMore: boolean }>;
 }
 
-const FRIEND_PAGE = 500;
-/** A user with more friends than this is not told about more presence changes: bounds one lookup. */
-const MAX_FRIEND_PAGES = 20;
+/** Identity's ListFriends maximum. */
+const FRIEND_PAGE = 100;
+/** A user with more friends than this many pages is not told about more presence changes: bounds one lookup. */
+const MAX_FRIEND_PAGES = 50;
 
 export function createPeerClients(transports: { chat: Transport; identity: Transport }): PeerClients {
   const friends: Client<typeof FriendService> = createClient(FriendService, transports.identity);
