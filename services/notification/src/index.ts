@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { startOutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
+import { startOutboxRelay, type Logger, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
 import { startFeedConsumer } from "./events/feed-consumer.js";
 import { startMailerConsumer } from "./events/mailer-consumer.js";
 import { routeDevMailboxService } from "./handlers/dev-mailbox-service.js";
@@ -19,10 +19,7 @@ const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 
 export async function createNotificationService(deps: PlatformDeps): Promise<ServiceModule> {
   const logger = deps.logger.child({ svc: SCHEMA });
-  // Read once here: with SMTP configured the dev mailbox does not exist at all.
-  const smtpUrl = deps.config.smtpUrl;
-  const devMailbox = smtpUrl ? undefined : new DevMailbox(logger);
-  const mailer: Mailer = smtpUrl ? createSmtpMailer(smtpUrl, deps.config.mailFrom, logger) : (devMailbox as DevMailbox);
+  const { mailer, devMailbox } = chooseMailer(deps, logger);
 
   let running: Array<Subscription | { stop(): Promise<void> }> = [];
 
@@ -45,4 +42,11 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
       mailer.close();
     },
   };
+}
+
+/** Read once at creation: with SMTP configured the dev mailbox does not exist at all (nor its RPC). */
+function chooseMailer(deps: PlatformDeps, logger: Logger): { mailer: Mailer; devMailbox?: DevMailbox } {
+  if (deps.config.smtpUrl) return { mailer: createSmtpMailer(deps.config.smtpUrl, deps.config.mailFrom, logger) };
+  const devMailbox = new DevMailbox(logger);
+  return { mailer: devMailbox, devMailbox };
 }
