@@ -10,7 +10,7 @@ import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryRe
 import { Histogram } from "prom-client";
 import { authClaimsKey, clientIpKey } from "./auth-context.js";
 import { methodRules, type MethodRules } from "./rate-limit-policies.js";
-import type { PlatformDeps } from "./types.js";
+import type { PlatformDeps, RateLimitResult } from "./types.js";
 
 const REQUEST_ID_HEADER = "x-request-id";
 
@@ -127,10 +127,10 @@ export function createInterceptors(deps: PlatformDeps): Interceptor[] {
     const { policyName, policy } = rulesOf(req.method);
     const claims = req.contextValues.get(authClaimsKey);
     const ip = req.contextValues.get(clientIpKey);
-    // In-process calls (router transport, no client IP) were already limited at their entry point.
-    if (!claims && ip === "") return next(req);
+    // In-process calls (router transport: no client IP) were already counted where they entered the system.
+    if (ip === "") return next(req);
     const key = claims ? `rl:${policyName}:u:${claims.userId}` : `rl:${policyName}:ip:${ip}`;
-    let result;
+    let result: RateLimitResult;
     try {
       result = await deps.rateLimiter.hit(key, policy.limit, policy.windowMs);
     } catch (err) {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { AuthService } from "@parley/gen/parley/identity/v1/auth_pb";
 import { UserSchema } from "@parley/gen/parley/identity/v1/user_pb";
 import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
@@ -322,6 +322,18 @@ describe("static files and shutdown", () => {
     const closed = s.close();
     await new Promise((r) => setTimeout(r, 50));
     await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+    f.release();
+    expect((await inFlight).user?.id).toBe("slow");
+    await closed;
+  });
+
+  it("lets an in-flight gRPC (h2c) call finish on close", async () => {
+    const f = fixtureModule();
+    const s = await startServer({ deps: platform.deps, modules: [f.module], port: 0, host: "127.0.0.1", closeGraceMs: 5_000 });
+    const client = createClient(UserService, createGrpcTransport({ baseUrl: s.url }));
+    const inFlight = client.getUser({ userId: "slow" }, { headers: { authorization: `Bearer ${token}` } });
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = s.close();
     f.release();
     expect((await inFlight).user?.id).toBe("slow");
     await closed;
