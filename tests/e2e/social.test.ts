@@ -94,11 +94,11 @@ describe("a person's first day on Parley", () => {
   });
 
   it("chats 1-1 once chat has learned the friendship from identity's events", async () => {
-    const open = await waitFor(async () => {
-      const r = await ada.client.conversations.openDirect({ userId: bob.id }).catch(() => undefined);
-      return r;
+    let conversationId = "";
+    await waitFor(async () => {
+      const r = await ada.client.conversations.openDirect({ userId: bob.id });
+      conversationId = r.conversation!.id;
     }, { timeoutMs: 15_000 });
-    const conversationId = open!.conversation!.id;
     const sent = await ada.client.messages.sendMessage({ conversationId, clientMessageId: "first-hello", text: "hello Bob" });
     expect(sent.message?.seq).toBe(1n);
     const history = await bob.client.messages.listMessages({ conversationId });

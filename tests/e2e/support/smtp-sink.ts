@@ -42,8 +42,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         const mail = [...mails].reverse().find((m) => m.to.includes(to.toLowerCase()));
-        // Quoted-printable may soft-wrap the link ("=\r\n"); unwrap before matching.
-        const token = mail?.raw.replace(/=\r?\n/g, "").match(/verify\?token=([A-Za-z0-9_-]+)/)?.[1];
+        const token = mail && decodeQuotedPrintable(mail.raw).match(/verify\?token=([A-Za-z0-9_-]+)/)?.[1];
         if (token) return token;
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -51,4 +50,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Mail bodies arrive quoted-printable ("token=3D...", soft breaks "=\r\n"). */
+function decodeQuotedPrintable(raw: string): string {
+  const bytes = raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return Buffer.from(bytes, "latin1").toString("utf8");
 }
