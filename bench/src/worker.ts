@@ -14,7 +14,8 @@ async function loadDriver(target: Target, apiUrl: string): Promise<Driver> {
   return (await import("./parley/driver.js")).createParleyDriver(apiUrl);
 }
 
-let conns: Conn[] = [];
+// Positional (undefined where a connect failed): direct pairs index into it.
+let conns: Array<Conn | undefined> = [];
 // key → [deliveries, last delivery time]; deliveries to the message's own sender are not counted.
 let perMessage = new Map<string, [number, number]>();
 let latencies: number[] = [];
@@ -62,8 +63,8 @@ async function connectAll(m: Extract<ToWorker, { t: "connect" }>): Promise<void>
       return undefined;
     }
   });
-  conns = opened.filter((c): c is Conn => c !== undefined);
-  reply({ t: "connected", ok: conns.length, failed, firstError, ms: Date.now() - started });
+  conns = opened;
+  reply({ t: "connected", ok: opened.length - failed, failed, firstError, ms: Date.now() - started });
 }
 
 /**
@@ -73,6 +74,7 @@ async function connectAll(m: Extract<ToWorker, { t: "connect" }>): Promise<void>
 async function runDirect(m: Extract<ToWorker, { t: "direct" }>): Promise<void> {
   const sendLatencies: number[] = [];
   let sent = 0;
+  let skipped = 0;
   let sendErrors = 0;
   let firstError: string | undefined;
   const inFlight = new Set<Promise<void>>();
@@ -82,10 +84,14 @@ async function runDirect(m: Extract<ToWorker, { t: "direct" }>): Promise<void> {
   while (Date.now() - start < m.durationMs) {
     // Owed sends follow elapsed time, so timer overshoot does not lower the offered rate.
     const due = Math.floor(((Date.now() - start) * m.ratePerSec) / 1000);
-    while (sent < due) {
+    while (sent + skipped < due) {
       const pair: DirectPair | undefined = m.pairs[turn++ % m.pairs.length];
       const from = pair ? conns[pair.from] : undefined;
-      if (!pair || !from) continue;
+      // A pair whose sender never connected still uses its slot, so the loop always advances.
+      if (!pair || !from) {
+        skipped++;
+        continue;
+      }
       const t = nowMs();
       const payload: Payload = { k: `${m.keyPrefix}${sent}`, t, f: from.spec.userId };
       sent++;
@@ -119,7 +125,7 @@ process.on("message", (m: ToWorker) => {
         duplicates = 0;
         return;
       case "close":
-        for (const c of conns) c.close();
+        for (const c of conns) c?.close();
         conns = [];
         reply({ t: "closed" });
         return;
