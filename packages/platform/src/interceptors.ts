@@ -14,6 +14,11 @@ import type { PlatformDeps, RateLimitResult } from "./types.js";
 
 const REQUEST_ID_HEADER = "x-request-id";
 
+/** The caller's request id if it is a sane token (it goes into logs and headers), else a new one. */
+function requestIdOf(header: string | null): string {
+  return header && /^[A-Za-z0-9._:-]{1,128}$/.test(header) ? header : randomUUID();
+}
+
 /** Lower-case code name as used on the wire ("resource_exhausted"). */
 function codeName(code: Code): string {
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
@@ -60,15 +65,16 @@ export function createInterceptors(deps: PlatformDeps): Interceptor[] {
   const errors: Interceptor = (next) => async (req) => {
     const started = performance.now();
     const procedure = `${req.service.typeName}/${req.method.name}`;
-    const reqId = req.header.get(REQUEST_ID_HEADER) || randomUUID();
+    const reqId = requestIdOf(req.header.get(REQUEST_ID_HEADER));
     const log = baseLog.child({ req_id: reqId, procedure });
-    const finish = (err: unknown): ConnectError | undefined => {
-      const seconds = (performance.now() - started) / 1000;
-      if (err === undefined) {
-        duration.observe({ procedure, code: "ok" }, seconds);
-        log.debug({ code: "ok", ms: Math.round(seconds * 1000) }, "rpc");
-        return undefined;
-      }
+    const elapsed = () => (performance.now() - started) / 1000;
+    const ok = (): void => {
+      const seconds = elapsed();
+      duration.observe({ procedure, code: "ok" }, seconds);
+      log.debug({ code: "ok", ms: Math.round(seconds * 1000) }, "rpc");
+    };
+    const fail = (err: unknown): ConnectError => {
+      const seconds = elapsed();
       const { error, internal } = toClientError(err);
       const code = codeName(error.code);
       duration.observe({ procedure, code }, seconds);
@@ -85,11 +91,11 @@ export function createInterceptors(deps: PlatformDeps): Interceptor[] {
     try {
       res = await next(req);
     } catch (err) {
-      throw finish(err);
+      throw fail(err);
     }
     res.header.set(REQUEST_ID_HEADER, reqId);
     if (!res.stream) {
-      finish(undefined);
+      ok();
       return res;
     }
     // Server streams fail while iterating, after the handler returned: wrap the iterator.
@@ -98,9 +104,9 @@ export function createInterceptors(deps: PlatformDeps): Interceptor[] {
       try {
         yield* source;
       } catch (err) {
-        throw finish(err);
+        throw fail(err);
       }
-      finish(undefined);
+      ok();
     }
     return { ...res, message: guarded() };
   };

@@ -214,6 +214,25 @@ describe("rate limit interceptor", () => {
   }, 60_000);
 });
 
+describe("client ip", () => {
+  it("keys anonymous limits by the first X-Forwarded-For hop only when the proxy is trusted", async () => {
+    const p = await createTestPlatform();
+    p.deps.config.rateLimitScale = 0.05; // auth: 1 per window
+    p.deps.config.trustProxy = true;
+    const s = await startTestServer(p.deps, [fixtureModule().module]);
+    try {
+      const from = (ip: string) =>
+        createClient(AuthService, s.connect).register({ username: "x" }, { headers: { "x-forwarded-for": `${ip}, 10.0.0.1` } });
+      await from("203.0.113.1");
+      expect((await rejection(from("203.0.113.1"))).code).toBe(Code.ResourceExhausted);
+      await from("203.0.113.2");
+    } finally {
+      await s.close();
+      await p.close();
+    }
+  }, 60_000);
+});
+
 describe("http endpoints", () => {
   it("answers /healthz, /readyz and /metrics", async () => {
     expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
