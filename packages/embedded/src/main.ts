@@ -8,7 +8,7 @@ import { startEmbedded } from "./index.js";
 try {
   const parley = await startEmbedded({ host: process.env.HOST ?? "0.0.0.0" });
   const backends = [
-    process.env.DATABASE_URL ? "Postgres" : "PGlite (./data)",
+    process.env.DATABASE_URL ? "Postgres" : `PGlite (${process.env.DATA_DIR ?? "./data"})`,
     process.env.NATS_URL ? "NATS JetStream" : "in-process bus",
     process.env.REDIS_URL ? "Redis" : "in-memory presence",
   ].join(", ");
