@@ -34,9 +34,9 @@ export async function createPlatform(config: PlatformConfig, logger?: Logger): P
   try {
     const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger: log });
     cleanup.push(() => database.close());
-    const bus = await createBus({ natsUrl: config.natsUrl, logger: log });
+    const bus = await createBus({ natsUrl: config.natsUrl, namespace: config.busNamespace || undefined, logger: log });
     cleanup.push(() => bus.close());
-    const stores = await createStores({ redisUrl: config.redisUrl, logger: log });
+    const stores = await createStores({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix || undefined, logger: log });
     cleanup.push(() => stores.close());
 
     // Sign where a private key is available: configured, or (no JWKS_URL) the local/dev key.
