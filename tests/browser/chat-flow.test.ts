@@ -143,10 +143,30 @@ describe("Parley in the browser", () => {
 
     for (let i = 1; i <= 6; i++) await sendMessage(alicePage, `Message number ${i} from Alice`);
     await messageText(bobPage, "Message number 6 from Alice").waitFor();
-    await screenshot(alicePage, "chat");
-    await alicePage.goto("/chats");
-    await alicePage.getByTestId("conversation-row").first().waitFor();
-    await screenshot(alicePage, "conversation-list");
+  });
+
+  it("edits, deletes and replies, and the other side sees each change live", async () => {
+    const alicePage = pageOf(alice);
+    const bobPage = pageOf(bob);
+    const messageWith = (page: Page, text: string) =>
+      page.getByTestId("message").filter({ has: messageText(page, text) });
+
+    await messageWith(alicePage, "Message number 6 from Alice").getByTestId("message-actions").click();
+    await alicePage.getByTestId("action-edit").last().click();
+    await fill(alicePage, "composer-input", "Message number 6, edited");
+    await alicePage.locator('[data-testid="composer-input"] textarea').press("Enter");
+    await messageWith(bobPage, "Message number 6, edited").getByTestId("message-edited").waitFor();
+
+    await messageWith(alicePage, "Message number 5 from Alice").getByTestId("message-actions").click();
+    await alicePage.getByTestId("action-delete").last().click();
+    await alicePage.locator(".n-dialog__action button").filter({ hasText: "Delete" }).click();
+    await messageText(bobPage, "Message number 5 from Alice").waitFor({ state: "detached" });
+    await bobPage.getByTestId("message-deleted").first().waitFor();
+
+    await messageWith(bobPage, "Message number 4 from Alice").getByTestId("message-actions").click();
+    await bobPage.getByTestId("action-reply").last().click();
+    await sendMessage(bobPage, "Replying to number 4");
+    await messageWith(alicePage, "Replying to number 4").getByTestId("message-reply-quote").waitFor();
   });
 
   it("delivers to every open tab of the same person", async () => {
@@ -162,6 +182,7 @@ describe("Parley in the browser", () => {
     await messageText(pageOf(alice), "This one reaches both of your tabs").waitFor();
     await messageText(secondTab, "This one reaches both of your tabs").waitFor();
     await secondTab.close();
+    await screenshot(pageOf(alice), "chat");
   });
 
   it("creates a group that a third person joins by invite code and chats in", async () => {
@@ -201,6 +222,10 @@ describe("Parley in the browser", () => {
     const bobPage = pageOf(bob);
     await bobPage.goto(`/chats/${groupId}`);
     await messageText(bobPage, "Thanks! Happy to be here").waitFor();
+    await screenshot(bobPage, "group-chat");
+    await alicePage.goto("/chats");
+    await alicePage.getByTestId("conversation-row").first().waitFor();
+    await screenshot(alicePage, "conversation-list");
   });
 
   it("restores the conversation with its history when a closed tab is reopened", async () => {
