@@ -48,8 +48,28 @@ describe("typing and presence", () => {
     const ra = h.connect(a);
     await synced(ra);
     await waitFor(() => rb.presence.some((p) => p.userId === a.id && p.online));
+    // Only what comes after "online" counts: b's own snapshot at connect said offline.
+    const seenOnlineAt = rb.presence.findIndex((p) => p.userId === a.id && p.online);
     ra.close();
-    await waitFor(() => rb.presence.some((p) => p.userId === a.id && !p.online));
+    await waitFor(() => rb.presence.slice(seenOnlineAt + 1).some((p) => p.userId === a.id && !p.online));
+  });
+
+  it("a socket that connects later is told who is online now, and when the others were last seen", async () => {
+    const [a, b, c] = [await h.account("a"), await h.account("b"), await h.account("c")];
+    await h.befriend(a, b);
+    await h.befriend(a, c);
+    const rb = h.connect(b);
+    await synced(rb);
+    const rc = h.connect(c);
+    await synced(rc);
+    rc.close();
+    const ra = h.connect(a);
+    await waitFor(() => ra.presence.some((p) => p.userId === b.id && p.online));
+    await waitFor(() => ra.presence.some((p) => p.userId === c.id && !p.online));
+    const cPresence = ra.presence.find((p) => p.userId === c.id)!;
+    expect(cPresence.lastSeenAt).toBeDefined();
+    // Not friends with each other: b and c learn nothing of one another.
+    expect(rb.presence.some((p) => p.userId === c.id)).toBe(false);
   });
 
   it("friend requests reach the addressee live", async () => {

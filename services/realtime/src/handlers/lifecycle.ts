@@ -6,7 +6,7 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from "uWebSockets.js";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
-import { ErrorSchema, PongSchema, ReconnectSchema, WelcomeSchema, type ClientFrame } from "@parley/gen/parley/realtime/v1/frames_pb";
+import { ErrorSchema, PongSchema, PresenceChangedSchema, ReconnectSchema, WelcomeSchema, type ClientFrame } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { registerPresence, publishPresence, unregisterPresence } from "../store/presence.js";
 import { checkAccessToken, reauthenticate } from "./auth.js";
 import {
@@ -118,14 +118,34 @@ async function welcome(ctx: EdgeContext, conn: Connection, first: boolean): Prom
     tokenExpiresAt: timestampFromMs(conn.claims.expiresAtMs),
   });
   conn.sendControl(new OutFrame(serverFrame("welcome", frame)));
-  if (!first) return;
   try {
+    // Every socket gets its own lookup: a new device must learn who is online
+    // now, not only the changes that happen after it connected.
     const friendIds = await ctx.peers.friendIds(conn.token);
     ctx.registry.setFriends(userId, friendIds);
     if (announceOnline) await publishPresence(ctx, userId, true, Date.now(), friendIds);
+    await sendPresenceSnapshot(ctx, conn, friendIds);
   } catch (err) {
-    // Presence signals are best effort (friends also see presence via the store).
-    ctx.logger.warn({ err, userId }, "online signal not published");
+    // Presence signals are best effort: the next change or reconnect corrects them.
+    ctx.logger.warn({ err, userId }, "presence of friends not exchanged");
+  }
+}
+
+/**
+ * Friends' current presence, as unacked control frames: a lost snapshot is
+ * replaced by the next connection's, so it needs no delivery id.
+ */
+async function sendPresenceSnapshot(ctx: EdgeContext, conn: Connection, friendIds: string[]): Promise<void> {
+  if (friendIds.length === 0 || conn.closed) return;
+  const presence = await ctx.deps.presence.info(friendIds);
+  for (const [friendId, info] of presence) {
+    if (conn.closed) return;
+    const changed = create(PresenceChangedSchema, {
+      userId: friendId,
+      online: info.online,
+      lastSeenAt: info.lastSeenMs > 0 ? timestampFromMs(info.lastSeenMs) : undefined,
+    });
+    conn.sendControl(new OutFrame(serverFrame("presence", changed)));
   }
 }
 
