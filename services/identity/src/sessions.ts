@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { AccessClaims, Database, PlatformDeps, RevocationStore, TokenSigner } from "@parley/platform";
+import { revocationIds, type AccessClaims, type Database, type PlatformDeps, type RevocationStore, type TokenSigner } from "@parley/platform";
 import { looksLikeOpaqueToken } from "./domain/secrets.js";
 import {
   findRefreshToken,
@@ -91,12 +91,12 @@ export class Sessions {
         await revokeFamily(tx, caller.userId, familyId);
         await this.revokeSessionAccess(familyId);
       }
-      await this.revocations.revoke(`jti:${caller.jti}`, caller.expiresAtMs + CLOCK_SKEW_MS);
+      await this.revocations.revoke(revocationIds.token(caller.jti), caller.expiresAtMs + CLOCK_SKEW_MS);
     });
   }
 
   private revokeSessionAccess(familyId: string): Promise<void> {
-    return this.revocations.revoke(`sid:${familyId}`, Date.now() + this.accessTtlMs + CLOCK_SKEW_MS);
+    return this.revocations.revoke(revocationIds.session(familyId), Date.now() + this.accessTtlMs + CLOCK_SKEW_MS);
   }
 
   private async withAccessToken(userId: string, refresh: { token: string; familyId: string; expiresAt: Date }): Promise<SessionTokens> {

@@ -4,7 +4,7 @@
  * access token and a logout must reach sockets that are already open.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { AccessClaims } from "@parley/platform";
+import { revocationIds, type AccessClaims } from "@parley/platform";
 import { CLOSE_UNAUTHENTICATED, type Connection } from "./connection.js";
 import type { EdgeContext } from "./context.js";
 
@@ -61,7 +61,7 @@ export async function recheckToken(ctx: EdgeContext, conn: Connection, nowMs: nu
   }
   let revoked: boolean;
   try {
-    revoked = await ctx.deps.revocations.anyRevoked([`jti:${claims.jti}`, `sid:${claims.sessionId}`]);
+    revoked = await ctx.deps.revocations.anyRevoked([revocationIds.token(claims.jti), revocationIds.session(claims.sessionId)]);
   } catch (err) {
     ctx.logger.warn({ err, userId: conn.userId }, "revocation check failed; keeping socket until next check");
     return;
