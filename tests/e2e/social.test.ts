@@ -12,7 +12,7 @@ import { NotificationKind } from "@parley/gen/parley/notification/v1/notificatio
 import type { EmbeddedParley } from "@parley/embedded";
 import { waitFor } from "@parley/platform/testing";
 import { startParley } from "./support/parley.js";
-import { startSmtpSink, type SmtpSink } from "./support/smtp-sink.js";
+import { startSmtpSink, type SmtpSink } from "@parley/platform/testing-smtp";
 
 let parley: EmbeddedParley;
 let smtp: SmtpSink;

@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { waitFor } from "@parley/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { linkFromDevMailbox, PASSWORD, startStack, tokenOf, type Stack } from "./harness.js";
-import { startSmtpSink, verificationLinkIn, type SmtpSink } from "./smtp-sink.js";
+import { startSmtpSink, verificationLinkIn, type SmtpSink } from "@parley/platform/testing-smtp";
 
 async function codeOf(call: Promise<unknown>): Promise<string> {
   return call.then(

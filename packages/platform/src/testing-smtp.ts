@@ -1,4 +1,9 @@
-/** A real SMTP server on a free port that keeps what it receives, optionally refusing the first attempts. */
+/**
+ * Test helper (`@parley/platform/testing-smtp`): a real SMTP server (the
+ * `smtp-server` package) on a free port that keeps what it receives, so tests
+ * read verification mail the way a person would. Can refuse the next sends to
+ * exercise the mailer's retries.
+ */
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 
@@ -14,6 +19,8 @@ export interface SmtpSink {
   /** Answers the next `n` messages with a temporary failure (451). */
   refuseNext(n: number): void;
   refusedCount(): number;
+  /** The newest verification token mailed to `address`, waiting up to timeoutMs. */
+  verificationToken(address: string, timeoutMs?: number): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -48,6 +55,16 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     received,
     refuseNext: (n) => void (toRefuse = n),
     refusedCount: () => refused,
+    async verificationToken(address, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const mail = received.findLast((m) => m.to.some((to) => to.toLowerCase() === address.toLowerCase()));
+        const link = mail && verificationLinkIn(mail.raw);
+        if (link) return new URL(link).searchParams.get("token") ?? "";
+        if (Date.now() > deadline) throw new Error(`no verification mail reached ${address} within ${timeoutMs} ms (${received.length} mails received)`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
