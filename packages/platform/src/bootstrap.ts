@@ -9,9 +9,9 @@ import { ConfigError, loadConfig, type PlatformConfig } from "./config.js";
 import { openDatabase } from "./db.js";
 import { createLogger } from "./logger.js";
 import { startServer, type ReadinessCheck } from "./server.js";
-import { createStores } from "./stores/index.js";
+import { createStores, type Stores } from "./stores/index.js";
 import { createTokenSigner, createTokenVerifier, loadSigningKey } from "./tokens.js";
-import type { PlatformDeps, ServiceModule, TokenSigner } from "./types.js";
+import type { DatabaseHandle, EventBus, PlatformDeps, ServiceModule, TokenSigner, TokenVerifier } from "./types.js";
 
 export interface Platform extends PlatformDeps {
   /** Backends outside PlatformDeps' interfaces that /readyz must check too. */
@@ -26,6 +26,35 @@ export function createMetricsRegistry(labels: Record<string, string> = {}): Regi
   registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/** The one place backends become a `Platform` (processes and tests alike). */
+export function assemblePlatform(parts: {
+  config: PlatformConfig;
+  logger: Logger;
+  database: DatabaseHandle;
+  bus: EventBus;
+  stores: Stores;
+  tokens: TokenVerifier;
+  signer: TokenSigner | undefined;
+  close: () => Promise<void>;
+}): Platform {
+  const { stores } = parts;
+  return {
+    config: parts.config,
+    logger: parts.logger,
+    metrics: createMetricsRegistry(),
+    database: parts.database,
+    bus: parts.bus,
+    revocations: stores.revocations,
+    rateLimiter: stores.rateLimiter,
+    presence: stores.presence,
+    ephemeral: stores.ephemeral,
+    tokens: parts.tokens,
+    signer: parts.signer,
+    readinessChecks: { stores: () => stores.ping() },
+    close: parts.close,
+  };
 }
 
 export async function createPlatform(config: PlatformConfig, logger?: Logger): Promise<Platform> {
@@ -51,24 +80,7 @@ export async function createPlatform(config: PlatformConfig, logger?: Logger): P
       localPublicJwks: config.jwt.jwksUrl ? undefined : signer?.jwks(),
     });
 
-    const deps: PlatformDeps = {
-      config,
-      logger: log,
-      metrics: createMetricsRegistry(),
-      database,
-      bus,
-      revocations: stores.revocations,
-      rateLimiter: stores.rateLimiter,
-      presence: stores.presence,
-      ephemeral: stores.ephemeral,
-      tokens,
-      signer,
-    };
-    return {
-      ...deps,
-      readinessChecks: { stores: () => stores.ping() },
-      close: () => closeAll(cleanup, log),
-    };
+    return assemblePlatform({ config, logger: log, database, bus, stores, tokens, signer, close: () => closeAll(cleanup, log) });
   } catch (err) {
     await closeAll(cleanup, log);
     throw err;

@@ -9,7 +9,7 @@ import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { createMetricsRegistry, type Platform } from "./bootstrap.js";
+import { assemblePlatform, type Platform } from "./bootstrap.js";
 import { createBus } from "./bus/index.js";
 import { loadConfig } from "./config.js";
 import { openDatabase } from "./db.js";
@@ -108,21 +108,7 @@ export async function createTestPlatform(opts: { real?: boolean } = {}): Promise
     const { key } = await generateSigningKey();
     const signer: TokenSigner = createTokenSigner({ key, config });
     const tokens = createTokenVerifier({ config, revocations: stores.revocations, localPublicJwks: signer.jwks() });
-    const deps: Platform = {
-      config,
-      logger,
-      metrics: createMetricsRegistry(),
-      database,
-      bus,
-      revocations: stores.revocations,
-      rateLimiter: stores.rateLimiter,
-      presence: stores.presence,
-      ephemeral: stores.ephemeral,
-      tokens,
-      signer,
-      readinessChecks: { stores: () => stores.ping() },
-      close: closeAll,
-    };
+    const deps = assemblePlatform({ config, logger, database, bus, stores, tokens, signer, close: closeAll });
     return {
       deps,
       async mintAccessToken(userId, o = {}) {
