@@ -80,8 +80,12 @@ export async function enqueueEvent<Desc extends DescMessage>(
   const id = newEventId();
   const payload = toBinary(schema, create(schema, value));
   const schemaName = getTableConfig(outbox).schema ?? "public";
-  await tx.insert(outbox).values({ id, subject, payload });
-  await tx.execute(sql`select pg_notify(${outboxChannel(schemaName)}, '')`);
+  // One statement, not two: on hot paths (SendMessage holds a row lock
+  // meanwhile) every round trip counts.
+  await tx.execute(
+    // drizzle parenthesises the embedded insert, which is the CTE body.
+    sql`with queued as ${tx.insert(outbox).values({ id, subject, payload })} select pg_notify(${outboxChannel(schemaName)}, '')`,
+  );
   return id;
 }
 

@@ -1,19 +1,25 @@
 /**
  * SendMessage. The seq, the timestamp, the row, the sender's read cursor and
  * the outbox event are one transaction, taken under the conversation's row lock.
+ *
+ * The lock serialises every send of a conversation, so only what must be
+ * ordered happens under it: seq (which takes the lock), then one statement
+ * for insert + read cursor + recipients, then the outbox row; three round
+ * trips. Everything that needs no lock (retry lookup, access checks, reply
+ * and forward targets) runs before, concurrently. A concurrent duplicate
+ * client id is left to the unique index: the loser's insert fails, its whole
+ * transaction (seq included) rolls back and it answers with the winner.
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Database } from "@parley/platform";
-import { lockAsMember, requireMember } from "../access.js";
+import { checkSendAccess, conversationNotFound, requireMember } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { isUniqueViolation } from "../db-errors.js";
 import { enqueueMessageEvent } from "../events/publish.js";
 import { chatSubjects } from "../events/subjects.js";
-import { memberIds } from "../store/conversations.js";
-import { advanceReadSeq, findByClientId, findMessage, insertMessage, nextSeq } from "../store/messages.js";
+import { findByClientId, findMessage, insertMessageAsMember, nextSeq } from "../store/messages.js";
 import type { MessageRow } from "../store/schema.js";
-import { blockedEitherWay } from "../store/social-graph.js";
 
 export interface SendInput {
   conversationId: string;
@@ -25,30 +31,24 @@ export interface SendInput {
 }
 
 export async function sendMessage(ctx: ChatContext, me: string, input: SendInput): Promise<MessageRow> {
-  const retried = await earlierSend(ctx.db, me, input);
-  if (retried !== undefined) return retried;
-  const forwardOf = input.forwardMessageId === undefined ? undefined : await readableMessage(ctx.db, me, input.forwardMessageId);
+  // Started together (they are independent reads); settled in the order the
+  // errors are reported: retry first, then forward target, then access.
+  const [retried, forward, access] = await Promise.allSettled([
+    earlierSend(ctx.db, me, input),
+    input.forwardMessageId === undefined ? Promise.resolve(undefined) : readableMessage(ctx.db, me, input.forwardMessageId),
+    checkSendAccess(ctx.db, input.conversationId, me, input.replyToMessageId),
+  ]);
+  const earlier = settledValue(retried);
+  if (earlier !== undefined) return earlier;
+  const forwardOf = settledValue(forward);
+  settledValue(access);
   try {
     return await ctx.db.transaction(async (tx) => {
-      const { conversation } = await lockAsMember(tx, input.conversationId, me);
-      // A concurrent duplicate for this conversation committed before we got the lock.
-      const duplicate = await earlierSend(tx, me, input);
-      if (duplicate !== undefined) return duplicate;
-      if (conversation.kind === "direct") {
-        const other = conversation.directLo === me ? conversation.directHi : conversation.directLo;
-        if (other !== null && (await blockedEitherWay(tx, me, other))) {
-          throw new ConnectError("you can't message this user", Code.PermissionDenied);
-        }
-      }
-      if (input.replyToMessageId !== undefined) {
-        const target = await findMessage(tx, input.replyToMessageId);
-        if (target === undefined || target.conversationId !== conversation.id) {
-          throw new ConnectError("reply_to_message_id is not a message of this conversation", Code.NotFound);
-        }
-      }
-      const { lastSeq, lastActivityAt } = await nextSeq(tx, conversation.id);
-      const message = await insertMessage(tx, {
-        conversationId: conversation.id,
+      const next = await nextSeq(tx, input.conversationId);
+      if (next === undefined) throw conversationNotFound();
+      const { lastSeq, lastActivityAt } = next;
+      const sent = await insertMessageAsMember(tx, {
+        conversationId: input.conversationId,
         seq: lastSeq,
         id: randomUUID(),
         senderId: me,
@@ -60,19 +60,24 @@ export async function sendMessage(ctx: ChatContext, me: string, input: SendInput
         forwardedFromSenderId: forwardOf?.senderId ?? null,
         createdAt: lastActivityAt,
       });
-      // One's own message is read: unread stays last_seq - read_seq.
-      await advanceReadSeq(tx, conversation.id, me, lastSeq);
-      await enqueueMessageEvent(tx, chatSubjects.messageCreated, message, await memberIds(tx, conversation.id));
-      return message;
+      // Removed between the check above and the lock: the throw rolls the seq back.
+      if (sent === undefined) throw conversationNotFound();
+      await enqueueMessageEvent(tx, chatSubjects.messageCreated, sent.row, sent.memberIds);
+      return sent.row;
     });
   } catch (error) {
-    // The same client id raced in through another conversation's lock; the
+    // The same client id committed first (same or another conversation); the
     // whole transaction rolled back (no seq used), so answer like a retry.
     if (!isUniqueViolation(error)) throw error;
     const winner = await earlierSend(ctx.db, me, input);
     if (winner === undefined) throw error;
     return winner;
   }
+}
+
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === "rejected") throw result.reason;
+  return result.value;
 }
 
 /** The message an earlier call with this client id stored, if any. */
