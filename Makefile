@@ -18,24 +18,28 @@ check: setup
 	scripts/check-contracts.sh
 	pnpm typecheck
 
+REPORTS := test-artifacts/reports
+
 test: check
+	@rm -rf $(REPORTS) && mkdir -p $(REPORTS)
 	$(MAKE) --no-print-directory test-embedded
 	$(MAKE) --no-print-directory test-real
 	$(MAKE) --no-print-directory test-browser
+	@node scripts/test-summary.mjs $(REPORTS)/embedded.json $(REPORTS)/real.json $(REPORTS)/browser.json
 
 test-embedded:
 	@echo "== tests on embedded backends (PGlite, in-process bus, memory stores)"
-	pnpm test
+	pnpm test --reporter=default --reporter=json --outputFile.json=$(CURDIR)/$(REPORTS)/embedded.json
 
 test-real:
 	@scripts/ensure-services.sh
 	@echo "== tests on real backends (Postgres, NATS JetStream, Redis on 127.0.0.1)"
-	PARLEY_TEST_REAL=1 pnpm test
+	PARLEY_TEST_REAL=1 pnpm test --reporter=default --reporter=json --outputFile.json=$(CURDIR)/$(REPORTS)/real.json
 
 test-browser:
 	@scripts/ensure-chromium.sh
 	@echo "== browser tests (Debian chromium via playwright-core)"
-	pnpm test:browser
+	pnpm test:browser --reporter=default --reporter=json --outputFile.json=$(CURDIR)/$(REPORTS)/browser.json
 
 bench: setup
 	pnpm bench
