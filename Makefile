@@ -17,6 +17,7 @@ dev: setup
 check: setup
 	scripts/check-contracts.sh
 	pnpm typecheck
+	pnpm --filter @parley/web typecheck
 
 REPORTS := test-artifacts/reports
 

@@ -14,5 +14,15 @@ export {
   type AccessTokenSource,
 } from "./clients.js";
 export { describeError, fieldErrors, retryAfterSeconds } from "./errors.js";
-export { createSession, memoryStorage, webStorage, type Session, type SessionStorage, type SessionTokens } from "./session.js";
+export {
+  createSession,
+  memoryStorage,
+  webLock,
+  webStorage,
+  type Session,
+  type SessionLock,
+  type SessionOptions,
+  type SessionStorage,
+  type SessionTokens,
+} from "./session.js";
 export * from "./realtime/index.js";

@@ -64,7 +64,29 @@ const REFRESH_AHEAD_MS = 60_000;
 /** ...but for short-lived tokens, never earlier than at this fraction of their life. */
 const REFRESH_AT_LIFETIME_FRACTION = 0.8;
 
-export function createSession(client: ParleyClient, storage: SessionStorage = memoryStorage()): Session {
+/** Runs `fn` while holding a lock shared by every holder of the same storage (e.g. all tabs). */
+export type SessionLock = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export interface SessionOptions {
+  /**
+   * Serialises refreshes across holders of one storage. Refresh tokens rotate
+   * with reuse detection, so two tabs refreshing the same token at once would
+   * end the session; with a lock, the second finds the first's new tokens in
+   * storage and adopts them instead. Browsers: `webLock()`.
+   */
+  lock?: SessionLock;
+}
+
+/** A `SessionLock` on the Web Locks API (all tabs of an origin); a no-op where it is missing. */
+export function webLock(name = "parley.session.refresh"): SessionLock {
+  return (fn) => {
+    const locks = (globalThis.navigator as { locks?: { request<T>(name: string, cb: () => Promise<T>): Promise<T> } } | undefined)?.locks;
+    return locks ? locks.request(name, fn) : fn();
+  };
+}
+
+export function createSession(client: ParleyClient, storage: SessionStorage = memoryStorage(), options: SessionOptions = {}): Session {
+  const lock: SessionLock = options.lock ?? ((fn) => fn());
   let tokens: SessionTokens | undefined;
   let issuedAtMs = 0;
   let refreshing: Promise<void> | undefined;
@@ -104,9 +126,15 @@ export function createSession(client: ParleyClient, storage: SessionStorage = me
   }
 
   function refresh(): Promise<void> {
-    refreshing ??= (async () => {
+    refreshing ??= lock(async () => {
       const current = tokens;
       if (!current) throw new ConnectError("not logged in", Code.Unauthenticated);
+      // Another holder of this storage may have rotated the tokens while we waited.
+      const stored = await storage.load();
+      if (stored && stored.userId === current.userId && stored.refreshToken !== current.refreshToken && stored.accessExpiresAtMs > Date.now()) {
+        await adopt(stored);
+        return;
+      }
       try {
         const res = await client.auth.refresh({ refreshToken: current.refreshToken });
         await adopt({
@@ -122,7 +150,7 @@ export function createSession(client: ParleyClient, storage: SessionStorage = me
         if (ConnectError.from(err).code === Code.Unauthenticated) await forget();
         throw err;
       }
-    })().finally(() => (refreshing = undefined));
+    }).finally(() => (refreshing = undefined));
     return refreshing;
   }
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createParleyClient, type ParleyClient } from "../src/clients.js";
 import { describeError, fieldErrors, retryAfterSeconds } from "../src/errors.js";
 import { createNodeParleyClient } from "../src/node.js";
-import { createSession } from "../src/session.js";
+import { createSession, memoryStorage, type SessionLock } from "../src/session.js";
 
 const PASSWORD = "correct horse 42";
 
@@ -157,6 +157,51 @@ describe("session", () => {
     expect(changes).toEqual([false]);
     expect(session.loggedIn).toBe(false);
     // The revoked access token is refused even when sent explicitly.
+    const stale = createParleyClient({ baseUrl: main.server.baseUrl, getAccessToken: () => token });
+    expect(Code[(await failure(stale.users.getMe({}))).code]).toBe("Unauthenticated");
+  });
+});
+
+describe("two tabs sharing one stored session", () => {
+  /** An in-process stand-in for the Web Locks API: one holder at a time. */
+  function mutex(): SessionLock {
+    let tail: Promise<unknown> = Promise.resolve();
+    return (fn) => {
+      const run = tail.then(fn, fn);
+      tail = run.catch(() => undefined);
+      return run;
+    };
+  }
+
+  async function twoTabs(lock: SessionLock | undefined) {
+    const username = `tabs${Date.now() % 100_000}${lock ? "l" : "n"}`;
+    const client = createParleyClient({ baseUrl: main.server.baseUrl });
+    await registerVerified(main, client, username);
+    const storage = memoryStorage();
+    const tabA = createSession(createParleyClient({ baseUrl: main.server.baseUrl }), storage, { lock });
+    await tabA.login(username, PASSWORD);
+    const tabBClient = createParleyClient({ baseUrl: main.server.baseUrl });
+    const tabB = createSession(tabBClient, storage, { lock });
+    expect(await tabB.resume()).toBe(true);
+    // Both tabs' timers fire at once with the same refresh token.
+    await Promise.allSettled([tabA.refresh(), tabB.refresh()]);
+    return { tabA, tabB, tabBClient, username };
+  }
+
+  it("with a lock, the second tab adopts the first tab's rotated tokens and both stay logged in", async () => {
+    const { tabA, tabB, tabBClient, username } = await twoTabs(mutex());
+    expect(tabA.loggedIn && tabB.loggedIn).toBe(true);
+    expect(await tabB.accessToken()).toBe(await tabA.accessToken());
+    expect((await tabBClient.users.getMe({})).user?.username).toBe(username);
+  });
+
+  it("without one, the same race trips refresh-token reuse detection (why the lock exists)", async () => {
+    const { tabA, tabB } = await twoTabs(undefined);
+    // The loser's refresh was a reuse: it forgot its tokens, and the server
+    // revoked the whole session, so even the winner's fresh token is dead.
+    expect([tabA.loggedIn, tabB.loggedIn]).toContain(false);
+    const survivor = tabA.loggedIn ? tabA : tabB;
+    const token = await survivor.accessToken();
     const stale = createParleyClient({ baseUrl: main.server.baseUrl, getAccessToken: () => token });
     expect(Code[(await failure(stale.users.getMe({}))).code]).toBe("Unauthenticated");
   });

@@ -1,7 +1,7 @@
 import { defineStore } from "pinia";
 import { computed, ref } from "vue";
 import type { User } from "@parley/gen/parley/identity/v1/user_pb";
-import { createSession, webStorage, type Session } from "@parley/sdk/session";
+import { createSession, webLock, webStorage, type Session } from "@parley/sdk/session";
 import { api } from "../api/parley";
 import { isUnauthenticated } from "../lib/errors";
 
@@ -60,7 +60,7 @@ export const useSessionStore = defineStore("session", () => {
 
   /** Restores a persisted session; call once at startup, before the app mounts. */
   async function init(): Promise<void> {
-    sdkSession = createSession(api(), webStorage(localStorage, tokensKey));
+    sdkSession = createSession(api(), webStorage(localStorage, tokensKey), { lock: webLock() });
     sdkSession.onChange((now) => {
       const was = loggedIn.value;
       loggedIn.value = now;
