@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // Browser tests have their own config (tests/vitest.browser.config.ts).
 export default defineConfig({
   test: {
-    include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "tests/e2e/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "tests/e2e/**/*.test.ts", "tests/distributed/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
