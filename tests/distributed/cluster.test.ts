@@ -20,9 +20,8 @@ import { ServerFrameSchema, type Welcome } from "@parley/gen/parley/realtime/v1/
 import { fromBinary } from "@bufbuild/protobuf";
 import { NotificationKind } from "@parley/gen/parley/notification/v1/notification_pb";
 import { createTokenSigner, generateSigningKey, loadConfig, signingKeyFromJwk } from "@parley/platform";
-import { createTestDatabase, deleteRedisKeys, waitFor } from "@parley/platform/testing";
+import { createTestDatabase, deleteBusNamespace, deleteRedisKeys, waitFor } from "@parley/platform/testing";
 import { startSmtpSink, type SmtpSink } from "@parley/platform/testing-smtp";
-import { deleteStreams } from "./support/nats.js";
 import { freePorts, killAll, startService, terminate, waitReady, type ServiceName, type ServiceProcess } from "./support/processes.js";
 
 const REAL = process.env.PARLEY_TEST_REAL === "1";
@@ -138,7 +137,7 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
     await killAll(procs);
     await db?.drop().catch(() => undefined);
     await deleteRedisKeys(REDIS_URL, `dist:${runId}:`).catch(() => undefined);
-    await deleteStreams(NATS_URL, `_dist_${runId}`).catch(() => undefined);
+    await deleteBusNamespace(NATS_URL, `dist_${runId}`).catch(() => undefined);
     await smtp?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });

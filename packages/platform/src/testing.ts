@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Redis } from "ioredis";
+import { connect as connectNats } from "nats";
 import pg from "pg";
 import { assemblePlatform, type Platform } from "./bootstrap.js";
 import { createBus } from "./bus/index.js";
@@ -73,6 +74,23 @@ export async function deleteRedisKeys(url: string, keyPrefix: string): Promise<v
   }
 }
 
+/**
+ * Removes the JetStream streams (and with them their consumers) of one bus
+ * namespace, so real-mode runs leave nothing behind on a shared server.
+ * Stream names end in `_<namespace>` (see bus/jetstream.ts).
+ */
+export async function deleteBusNamespace(natsUrl: string, namespace: string): Promise<void> {
+  const nc = await connectNats({ servers: natsUrl });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const names: string[] = [];
+    for await (const info of jsm.streams.list()) if (info.config.name.endsWith(`_${namespace}`)) names.push(info.config.name);
+    await Promise.all(names.map((name) => jsm.streams.delete(name)));
+  } finally {
+    await nc.close();
+  }
+}
+
 export async function createTestPlatform(opts: { real?: boolean } = {}): Promise<TestPlatform> {
   const real = opts.real ?? process.env.PARLEY_TEST_REAL === "1";
   const config = loadConfig({
@@ -98,7 +116,9 @@ export async function createTestPlatform(opts: { real?: boolean } = {}): Promise
       database = await openDatabase({ dataDir: "memory", logger });
     }
     cleanup.push(() => database.close());
-    const bus: EventBus = await createBus(real ? { natsUrl: REAL_NATS_URL, namespace: `t_${randomId()}`, logger } : { logger });
+    const namespace = `t_${randomId()}`;
+    if (real) cleanup.push(() => deleteBusNamespace(REAL_NATS_URL, namespace));
+    const bus: EventBus = await createBus(real ? { natsUrl: REAL_NATS_URL, namespace, logger } : { logger });
     cleanup.push(() => bus.close());
     const keyPrefix = `t:${randomId()}:`;
     if (real) cleanup.push(() => deleteRedisKeys(REAL_REDIS_URL, keyPrefix));

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { startEmbedded, type EmbeddedParley } from "@parley/embedded";
-import { createTestDatabase } from "@parley/platform/testing";
+import { createTestDatabase, deleteBusNamespace, deleteRedisKeys } from "@parley/platform/testing";
 
 export async function startParley(env: Record<string, string> = {}): Promise<EmbeddedParley> {
   const real = process.env.PARLEY_TEST_REAL === "1";
@@ -38,6 +38,10 @@ export async function startParley(env: Record<string, string> = {}): Promise<Emb
       async close() {
         await parley.close();
         await db?.drop();
+        if (db) {
+          await deleteBusNamespace("nats://127.0.0.1:4222", `e2e_${id}`);
+          await deleteRedisKeys("redis://127.0.0.1:6379", `e2e:${id}:`);
+        }
       },
     };
   } catch (err) {
