@@ -93,6 +93,26 @@ describe("SendMessage", () => {
     expect(list.conversation?.lastSeq).toBe(1000n);
   }, 120_000);
 
+  it("announces every message committed after a concurrent AddMembers to the added member, and none before", async () => {
+    const [a, b, c] = [await h.user(), await h.user(), await h.user()];
+    const id = await group(a, [b]);
+    await h.befriend(a, c);
+    // Sends queue on the conversation's lock while AddMembers holds it: their
+    // recipients must be read after they get the lock, not from their start.
+    const sends = inParallel(
+      Array.from({ length: 80 }, (_, i) => () => send(b, id, `m ${i}`)),
+      40,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const added = await a.conversations.addMembers({ conversationId: id, userIds: [c.id] });
+    const addedAfterSeq = added.conversation!.lastSeq;
+    const sent = await sends;
+    for (const message of sent) {
+      const event = await h.waitForEvent("parley.chat.message.created", MessageEventSchema, (e) => e.message?.id === message.id);
+      expect({ seq: message.seq, hasC: event.recipientIds.includes(c.id) }).toEqual({ seq: message.seq, hasC: message.seq > addedAfterSeq });
+    }
+  }, 60_000);
+
   it("refuses a blocked direct chat, replies outside the conversation, and bad input, changing nothing", async () => {
     const [a, b, c] = [await h.user(), await h.user(), await h.user()];
     await h.befriend(a, b);
