@@ -1,5 +1,6 @@
 /**
- * Realtime test setup: identity + chat for real on one Connect server, one or
+ * Realtime test setup: identity + chat (+ notification with `{ notification: true }`)
+ * for real on one Connect server, one or
  * more edge nodes (different nodeIds, same backends), accounts made through
  * identity's real register/verify/login flow, and SDK RealtimeClients over
  * real WebSockets (`ws`).
@@ -12,13 +13,15 @@ import { MessageService, type Message } from "@parley/gen/parley/chat/v1/message
 import { AuthService } from "@parley/gen/parley/identity/v1/auth_pb";
 import { UserRegisteredEventSchema } from "@parley/gen/parley/identity/v1/events_pb";
 import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
-import type { ConversationChanged, FriendEvent, PresenceChanged, Typing, ServerFrame } from "@parley/gen/parley/realtime/v1/frames_pb";
+import { NotificationService, type Notification } from "@parley/gen/parley/notification/v1/notification_pb";
+import type { ConversationChanged, FriendEvent, PresenceChanged, ReadReceipt, Typing, ServerFrame } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { decodeEvent, type BusMessage, type EventBus, type PlatformDeps, type Subscription } from "@parley/platform";
 import { bearer, createTestPlatform, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
 import { createChatService } from "@parley/chat";
 import { createIdentityService } from "@parley/identity";
+import { createNotificationService } from "@parley/notification";
 import { NodeWebSocket } from "@parley/sdk/node";
-import { RealtimeClient, type GapInfo, type RealtimeClientOptions, type RealtimeError } from "@parley/sdk/realtime/index";
+import { RealtimeClient, type GapInfo, type RealtimeClientOptions, type RealtimeError, type SyncedInfo } from "@parley/sdk/realtime/index";
 import { createRealtimeService, type RealtimeModule, type RealtimeTuning } from "../src/index.js";
 
 export const PASSWORD = "correct horse 42";
@@ -32,12 +35,17 @@ export interface Account {
   friends: Client<typeof FriendService>;
   conversations: Client<typeof ConversationService>;
   messages: Client<typeof MessageService>;
+  /** Answers only on a harness started with `{ notification: true }`. */
+  notifications: Client<typeof NotificationService>;
 }
 
 export interface Recorder {
   client: RealtimeClient;
   messages: Message[];
   edited: Message[];
+  deleted: Message[];
+  notifications: Notification[];
+  readReceipts: ReadReceipt[];
   conversations: ConversationChanged[];
   presence: PresenceChanged[];
   typing: Typing[];
@@ -45,6 +53,8 @@ export interface Recorder {
   gaps: GapInfo[];
   errors: RealtimeError[];
   synced: number;
+  /** What each `synced` event carried, in order. */
+  syncs: SyncedInfo[];
   welcomes: string[];
   close(): void;
 }
@@ -74,7 +84,7 @@ export const testTuning: Partial<RealtimeTuning> = {
 };
 
 export async function startEdgeHarness(
-  opts: { tuning?: Partial<RealtimeTuning>; bus?: (deps: PlatformDeps) => Promise<EventBus> } = {},
+  opts: { tuning?: Partial<RealtimeTuning>; bus?: (deps: PlatformDeps) => Promise<EventBus>; notification?: boolean } = {},
 ): Promise<EdgeHarness> {
   const tp = await createTestPlatform();
   // Tests send 1,000 messages from one user: lift the per-user limits like a load test does.
@@ -82,7 +92,8 @@ export async function startEdgeHarness(
   const deps: PlatformDeps = opts.bus ? { ...tp.deps, bus: await opts.bus(tp.deps) } : tp.deps;
   const identity = await createIdentityService(deps);
   const chat = await createChatService(deps);
-  const server = await startTestServer(deps, [identity, chat]);
+  const services = opts.notification ? [identity, chat, await createNotificationService(deps)] : [identity, chat];
+  const server = await startTestServer(deps, services);
   const registered: BusMessage[] = [];
   const recorder: Subscription = await deps.bus.consume({
     durable: "realtime-test-registrations",
@@ -124,6 +135,7 @@ export async function startEdgeHarness(
         friends: createClient(FriendService, transport),
         conversations: createClient(ConversationService, transport),
         messages: createClient(MessageService, transport),
+        notifications: createClient(NotificationService, transport),
       };
     },
     async befriend(a, b) {
@@ -175,6 +187,9 @@ export async function startEdgeHarness(
         client,
         messages: [],
         edited: [],
+        deleted: [],
+        notifications: [],
+        readReceipts: [],
         conversations: [],
         presence: [],
         typing: [],
@@ -182,6 +197,7 @@ export async function startEdgeHarness(
         gaps: [],
         errors: [],
         synced: 0,
+        syncs: [],
         welcomes: [],
         close: () => client.close(),
       };
@@ -193,7 +209,13 @@ export async function startEdgeHarness(
       client.on("friend", (f) => r.friends.push(f));
       client.on("gap", (g) => r.gaps.push(g));
       client.on("error", (e) => r.errors.push(e));
-      client.on("synced", () => r.synced++);
+      client.on("messageDeleted", (m) => r.deleted.push(m));
+      client.on("notification", (n) => r.notifications.push(n));
+      client.on("readReceipt", (x) => r.readReceipts.push(x));
+      client.on("synced", (info) => {
+        r.synced++;
+        r.syncs.push(info);
+      });
       client.on("welcome", (w) => r.welcomes.push(w.nodeId));
       recorders.push(r);
       return r;

@@ -1,6 +1,6 @@
 import { defineStore } from "pinia";
 import { ref } from "vue";
-import { RealtimeClient, type GapInfo, type RealtimeState } from "@parley/sdk";
+import { RealtimeClient, type GapInfo, type RealtimeState, type SyncedInfo } from "@parley/sdk";
 import { msOf } from "../lib/time";
 import { deviceId } from "../lib/device-id";
 import { useSessionStore } from "./session";
@@ -30,17 +30,24 @@ export const useConnectionStore = defineStore("connection", () => {
         justRecovered.value = true;
         clearTimeout(recoveredTimer);
         recoveredTimer = setTimeout(() => (justRecovered.value = false), 4_000);
-        // Resume covers the conversations we hold cursors for; the rest (list order, requests,
-        // the notification feed) is fetched again.
-        void useConversationsStore().refreshFirstPage().catch(() => undefined);
-        void useFriendsStore().loadAll().catch(() => undefined);
-        void useNotificationsStore().load().catch(() => undefined);
       }
       hasBeenOpen = true;
     } else if (hasBeenOpen && next === "connecting") {
       wasInterrupted.value = true;
       justRecovered.value = false;
     }
+  }
+
+  /**
+   * Resume replays messages only (cursors). Notifications and conversation or friend changes
+   * routed while the socket was away, or unacked when it dropped, are not replayed: after a
+   * reconnect's catch-up the lists are fetched again (the SDK's `synced` contract).
+   */
+  function onSynced(info: SyncedInfo): void {
+    if (!info.reconnect) return;
+    void useConversationsStore().refreshFirstPage().catch(() => undefined);
+    void useFriendsStore().loadAll().catch(() => undefined);
+    void useNotificationsStore().load().catch(() => undefined);
   }
 
   /** A hole the edge could not stream: page it only where this tab shows history. */
@@ -79,6 +86,7 @@ export const useConnectionStore = defineStore("connection", () => {
     realtime.on("readReceipt", (r) => conversations.applyReadReceipt(r));
     realtime.on("friend", () => void friends.loadAll().catch(() => undefined));
     realtime.on("gap", onGap);
+    realtime.on("synced", onSynced);
     realtime.on("error", (err) => {
       if (err.code === "unauthenticated" && err.closeCode !== undefined) {
         // The socket's token was refused; if the session cannot produce a new one it has ended.

@@ -47,11 +47,22 @@ export interface RealtimeEvents {
   readReceipt: ReadReceipt;
   friend: FriendEvent;
   gap: GapInfo;
-  /** Catch-up after a (re)connect is complete: everything missed has been delivered (or reported as a gap). */
-  synced: undefined;
+  /**
+   * Catch-up after a (re)connect is complete: every message missed has been
+   * delivered (or reported as a gap). `reconnect` is true when an earlier
+   * socket of this client had been open: notifications and conversation or
+   * friend changes routed while it was away (or unacked when it dropped) are
+   * not replayed, so the app refetches those lists now.
+   */
+  synced: SyncedInfo;
   state: RealtimeState;
   welcome: Welcome;
   error: RealtimeError;
+}
+
+export interface SyncedInfo {
+  /** True from the second socket on: refetch notifications, conversations and friends. */
+  reconnect: boolean;
 }
 
 export type UrlSource = string | readonly string[] | (() => string | Promise<string>);
@@ -93,6 +104,9 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private reauthTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A socket of this client was welcomed before: the next SyncComplete is a reconnect. */
+  private welcomedBefore = false;
+  private welcomedThisSocket = false;
   /** Set by a Reconnect frame: the next connect waits a random 0..ms and goes to the next URL. */
   private serverRetryAfterMs: number | undefined;
 
@@ -154,6 +168,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
       return;
     }
     this.ws = ws;
+    this.welcomedThisSocket = false;
     ws.onmessage = (ev) => {
       if (this.ws !== ws) return;
       let frame: ServerFrame;
@@ -181,6 +196,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
     switch (k.case) {
       case "welcome":
         this.attempt = 0;
+        this.welcomedThisSocket = true;
         this.setState("open");
         this.emit("welcome", k.value);
         this.send({ kind: { case: "hello", value: { cursors: this.streams.cursors(), deviceId: this.opts.deviceId ?? "" } } });
@@ -200,6 +216,8 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
         if (k.value.change === ConversationChange.ADDED && k.value.conversation) {
           this.streams.seed(k.value.conversation.id, k.value.conversation.lastSeq);
         }
+        // No longer a member: resuming it would only earn a permission_denied on every reconnect.
+        if (k.value.change === ConversationChange.REMOVED && k.value.conversation) this.streams.forget(k.value.conversation.id);
         this.emit("conversation", k.value);
         return;
       case "notification":
@@ -222,9 +240,12 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
         void this.handleGap(info).then(() => this.streams.skipTo(info.conversationId, info.toSeq));
         return;
       }
-      case "syncComplete":
-        this.emit("synced", undefined);
+      case "syncComplete": {
+        const reconnect = this.welcomedBefore;
+        this.welcomedBefore = true;
+        this.emit("synced", { reconnect });
         return;
+      }
       case "reconnect":
         this.serverRetryAfterMs = k.value.retryAfterMs;
         this.flushAcks();
@@ -239,6 +260,9 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
   }
 
   private async handleClose(code: number, reason: string): Promise<void> {
+    // A socket that was open may have held unacked non-message frames: the next sync is a reconnect
+    // even if this one closed before its SyncComplete.
+    if (this.welcomedThisSocket) this.welcomedBefore = true;
     this.clearTimers();
     this.pendingAcks = [];
     if (this.closedByUser) return;

@@ -46,6 +46,13 @@ export class OrderedStreams {
     if (!this.streams.has(conversationId)) this.streams.set(conversationId, { cursor: seq, held: new Map(), gapTimer: undefined });
   }
 
+  /** Drops a conversation (the user left it): no cursor, nothing held, no pending gap. */
+  forget(conversationId: string): void {
+    const s = this.streams.get(conversationId);
+    if (s?.gapTimer) clearTimeout(s.gapTimer);
+    this.streams.delete(conversationId);
+  }
+
   cursors(): Record<string, bigint> {
     const out: Record<string, bigint> = {};
     for (const [id, s] of this.streams) out[id] = s.cursor;
