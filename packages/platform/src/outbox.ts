@@ -77,16 +77,32 @@ export async function enqueueEvent<Desc extends DescMessage>(
   schema: Desc,
   value: MessageInitShape<Desc>,
 ): Promise<string> {
-  const id = newEventId();
-  const payload = toBinary(schema, create(schema, value));
+  const [id] = await enqueueEvents(tx, outbox, subject, schema, [value]);
+  return id!;
+}
+
+/**
+ * Several events of one subject in one statement (a fan-out such as one
+ * notification per group member must not cost a round trip per member).
+ * Returns the event ids in the order of `values`.
+ */
+export async function enqueueEvents<Desc extends DescMessage>(
+  tx: Database,
+  outbox: OutboxTable,
+  subject: string,
+  schema: Desc,
+  values: MessageInitShape<Desc>[],
+): Promise<string[]> {
+  if (values.length === 0) return [];
+  const rows = values.map((value) => ({ id: newEventId(), subject, payload: toBinary(schema, create(schema, value)) }));
   const schemaName = getTableConfig(outbox).schema ?? "public";
   // One statement, not two: on hot paths (SendMessage holds a row lock
   // meanwhile) every round trip counts.
   await tx.execute(
     // drizzle parenthesises the embedded insert, which is the CTE body.
-    sql`with queued as ${tx.insert(outbox).values({ id, subject, payload })} select pg_notify(${outboxChannel(schemaName)}, '')`,
+    sql`with queued as ${tx.insert(outbox).values(rows)} select pg_notify(${outboxChannel(schemaName)}, '')`,
   );
-  return id;
+  return rows.map((row) => row.id);
 }
 
 export function decodeEvent<Desc extends DescMessage>(schema: Desc, msg: BusMessage): MessageShape<Desc> {

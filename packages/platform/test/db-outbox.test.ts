@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createMemoryBus } from "../src/bus/memory.js";
 import { handleOnce, inboxTable } from "../src/inbox.js";
-import { decodeEvent, enqueueEvent, newEventId, outboxTable, startOutboxRelay } from "../src/outbox.js";
+import { decodeEvent, enqueueEvent, enqueueEvents, newEventId, outboxTable, startOutboxRelay } from "../src/outbox.js";
 import type { BusMessage, DatabaseHandle, EventBus } from "../src/types.js";
 import { dbBackends, deferred, delay, logger, waitFor } from "./helpers.js";
 
@@ -129,6 +129,21 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
       // The relay deletes a batch in the transaction that published it; the
       // last batch's commit may land just after its events reached the bus.
       await waitFor(async () => (await database.db.select().from(outbox)).length === 0, 3_000, "published rows deleted");
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("enqueues a batch in one statement: every event published once, in order, with its own id", async () => {
+    const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 50 });
+    try {
+      const values = ["n1", "n2", "n3"].map((value) => ({ value }));
+      const ids = await database.db.transaction((tx) => enqueueEvents(tx, outbox, "parley.chat.message.created", StringValueSchema, values));
+      expect(new Set(ids).size).toBe(3);
+      await waitFor(() => received.length === 3);
+      expect(received.map((m) => m.id)).toEqual(ids);
+      expect(received.map((m) => decodeEvent(StringValueSchema, m).value)).toEqual(["n1", "n2", "n3"]);
+      expect(await database.db.transaction((tx) => enqueueEvents(tx, outbox, "parley.chat.message.created", StringValueSchema, []))).toEqual([]);
     } finally {
       await relay.stop();
     }

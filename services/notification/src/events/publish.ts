@@ -1,5 +1,5 @@
 /** What notification emits: one NotificationCreatedEvent per stored notification, so the realtime edge pushes it live. */
-import { enqueueEvent, type Database } from "@parley/platform";
+import { enqueueEvents, type Database } from "@parley/platform";
 import { NotificationCreatedEventSchema } from "@parley/gen/parley/notification/v1/notification_pb";
 import { toNotificationMessage } from "../store/notification-message.js";
 import { insertNotifications, type NewNotification } from "../store/notifications.js";
@@ -10,11 +10,12 @@ export const NOTIFICATION_CREATED = "parley.notification.notification.created";
 /** Stores the notifications and their events in the caller's transaction; duplicates of an already-handled source event produce neither. */
 export async function createNotifications(tx: Database, items: NewNotification[]): Promise<number> {
   const rows = await insertNotifications(tx, items);
-  for (const row of rows) {
-    await enqueueEvent(tx, outbox, NOTIFICATION_CREATED, NotificationCreatedEventSchema, {
-      userId: row.userId,
-      notification: toNotificationMessage(row),
-    });
-  }
+  await enqueueEvents(
+    tx,
+    outbox,
+    NOTIFICATION_CREATED,
+    NotificationCreatedEventSchema,
+    rows.map((row) => ({ userId: row.userId, notification: toNotificationMessage(row) })),
+  );
   return rows.length;
 }
