@@ -17,6 +17,8 @@ import { createInterceptors } from "./interceptors.js";
 import { assertPoliciesExist } from "./rate-limit-policies.js";
 import type { PlatformDeps, ServiceModule } from "./types.js";
 
+
+const LISTEN_BACKLOG = 4096;
 export type { ReadinessCheck };
 
 /** Deps plus readiness checks of backends not visible in PlatformDeps (the stores' Redis). */
@@ -123,7 +125,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const dual = createDualProtocolServer(handle, log);
   await new Promise<void>((resolve, reject) => {
     dual.server.once("error", reject);
-    dual.server.listen(opts.port, opts.host, () => {
+    // Node's default accept backlog (511) overflows when many clients connect
+    // at once (reconnect storms, HTTP/1.1 bursts); the kernel caps it at somaxconn.
+    dual.server.listen({ port: opts.port, host: opts.host, backlog: LISTEN_BACKLOG }, () => {
       dual.server.off("error", reject);
       resolve();
     });
