@@ -12,7 +12,9 @@ import { loadCursors, saveCursors } from "../lib/cursor-storage";
 import { useSessionStore } from "./session";
 import { useUsersStore } from "./users";
 
+/** The first page paints the list quickly; later pages are bigger, so scrolling far takes few calls. */
 const conversationPageSize = 50;
+const conversationLaterPageSize = 200;
 const messagePageSize = 50;
 
 export interface Thread {
@@ -22,10 +24,26 @@ export interface Thread {
   loaded: boolean;
   hasOlder: boolean;
   loadingOlder: boolean;
+  /** The thread holds a window around an older message (a search hit), not the newest page. */
+  hasNewer: boolean;
+  loadingNewer: boolean;
+}
+
+/** A message typed here that the server has not confirmed yet (see stores/outbox.ts). */
+export interface PendingMessage {
+  clientMessageId: string;
+  conversationId: string;
+  text: string;
+  replyToMessageId: string;
+  createdAtMs: number;
+  status: "sending" | "failed";
+  attempts: number;
+  /** Why the last attempt failed, in words; empty while sending. */
+  error: string;
 }
 
 function newThread(): Thread {
-  return { messages: [], loaded: false, hasOlder: true, loadingOlder: false };
+  return { messages: [], loaded: false, hasOlder: true, loadingOlder: false, hasNewer: false, loadingNewer: false };
 }
 
 function activityOf(conversation: Conversation): number {
@@ -48,6 +66,8 @@ export const useConversationsStore = defineStore("conversations", () => {
   /** conversation id -> user id -> typing expiry (ms). */
   const typing = ref<Record<string, Record<string, number>>>({});
   const activeId = ref<string | null>(null);
+  /** Oldest first; removed once the server's copy of the message is here. */
+  const pending = ref<PendingMessage[]>([]);
   let cursors: Record<string, bigint> = {};
   let cursorSaveTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -140,7 +160,7 @@ export const useConversationsStore = defineStore("conversations", () => {
     loadingPage.value = true;
     try {
       const res = await api().conversations.listConversations({
-        pageSize: conversationPageSize,
+        pageSize: firstPageLoaded.value ? conversationLaterPageSize : conversationPageSize,
         pageToken: nextPageToken.value,
       });
       for (const conversation of res.conversations) upsert(conversation);
@@ -230,6 +250,77 @@ export const useConversationsStore = defineStore("conversations", () => {
     }
   }
 
+  async function loadNewer(conversationId: string): Promise<number> {
+    const thread = threadOf(conversationId);
+    const newest = thread.messages.at(-1);
+    if (thread.loadingNewer || !thread.hasNewer || !newest) return 0;
+    thread.loadingNewer = true;
+    try {
+      const res = await api().messages.listMessages({
+        conversationId,
+        cursorSeq: newest.seq,
+        direction: ListDirection.FORWARD,
+        limit: messagePageSize,
+      });
+      let added = 0;
+      for (const message of res.messages) if (putMessage(message)) added++;
+      thread.hasNewer = res.hasMore;
+      void users.ensure(res.messages.map((m) => m.senderId));
+      return added;
+    } finally {
+      thread.loadingNewer = false;
+    }
+  }
+
+  /**
+   * Opens a conversation at `seq` (a search hit): the thread becomes a window of history on both
+   * sides of it, unless it already holds that message.
+   */
+  async function openAround(conversationId: string, seq: bigint): Promise<void> {
+    activeId.value = conversationId;
+    const known = byId.value[conversationId];
+    const metadata = !known || known.members.length === 0 ? fetchConversation(conversationId) : undefined;
+    if (known) rememberMembers(known);
+    const current = threads.value[conversationId];
+    if (current?.loaded && current.messages.some((m) => m.seq === seq)) {
+      await metadata;
+      return;
+    }
+    const half = messagePageSize / 2;
+    const [older, newer] = await Promise.all([
+      api().messages.listMessages({ conversationId, cursorSeq: seq + 1n, direction: ListDirection.BACKWARD, limit: half }),
+      api().messages.listMessages({ conversationId, cursorSeq: seq, direction: ListDirection.FORWARD, limit: half }),
+      metadata,
+    ]);
+    const windowed = newThread();
+    windowed.messages = [...older.messages].sort((a, b) => (a.seq < b.seq ? -1 : 1)).concat(newer.messages);
+    windowed.loaded = true;
+    windowed.hasOlder = older.hasMore;
+    windowed.hasNewer = newer.hasMore;
+    threads.value[conversationId] = windowed;
+    const last = windowed.messages.at(-1);
+    if (last) advanceCursor(conversationId, last.seq);
+    void users.ensure(windowed.messages.map((m) => m.senderId));
+  }
+
+  /** Back to the newest page, e.g. "jump to latest" from a search hit's window. */
+  async function reloadLatest(conversationId: string): Promise<void> {
+    const res = await api().messages.listMessages({
+      conversationId,
+      cursorSeq: 0n,
+      direction: ListDirection.BACKWARD,
+      limit: messagePageSize,
+    });
+    // Swapped in whole, so the view never sees an empty thread in between.
+    const latest = newThread();
+    latest.messages = [...res.messages].sort((a, b) => (a.seq < b.seq ? -1 : 1));
+    latest.loaded = true;
+    latest.hasOlder = res.hasMore;
+    threads.value[conversationId] = latest;
+    const last = latest.messages.at(-1);
+    if (last) advanceCursor(conversationId, last.seq);
+  }
+
   /**
    * Messages up to `toSeq` could not be streamed. Only a thread this tab has loaded needs them
    * (others load their newest page when opened), so page forward from what it holds.
@@ -271,7 +362,13 @@ export const useConversationsStore = defineStore("conversations", () => {
 
   /** A message from the edge (live or resumed) or from our own send. */
   function ingestMessage(message: Message): void {
-    const isNew = putMessage(message);
+    if (message.clientMessageId && message.senderId === session.userId) {
+      const index = pending.value.findIndex((p) => p.clientMessageId === message.clientMessageId);
+      if (index !== -1) pending.value.splice(index, 1);
+    }
+    const window = threads.value[message.conversationId];
+    // A window around a search hit only grows at its end by paging (loadNewer), never with a gap.
+    const isNew = window?.hasNewer ? (advanceCursor(message.conversationId, message.seq), false) : putMessage(message);
     void users.ensure([message.senderId]);
     const conversation = byId.value[message.conversationId];
     if (!conversation) {
@@ -356,16 +453,6 @@ export const useConversationsStore = defineStore("conversations", () => {
     if (latest) byId.value[conversationId] = { ...latest, readSeq: res.readSeq, unreadCount: res.unreadCount };
   }
 
-  async function send(conversationId: string, text: string, replyToMessageId = ""): Promise<void> {
-    const res = await api().messages.sendMessage({
-      conversationId,
-      clientMessageId: crypto.randomUUID(),
-      text,
-      replyToMessageId,
-    });
-    if (res.message) ingestMessage(res.message);
-  }
-
   async function forward(messageId: string, toConversationId: string): Promise<void> {
     const res = await api().messages.sendMessage({
       conversationId: toConversationId,
@@ -436,6 +523,7 @@ export const useConversationsStore = defineStore("conversations", () => {
     readSeqs.value = {};
     typing.value = {};
     activeId.value = null;
+    pending.value = [];
     cursors = {};
   }
 
@@ -446,6 +534,7 @@ export const useConversationsStore = defineStore("conversations", () => {
     readSeqs,
     typing,
     activeId,
+    pending,
     loadingPage,
     hasMorePages,
     firstPageLoaded,
@@ -455,9 +544,13 @@ export const useConversationsStore = defineStore("conversations", () => {
     loadNextPage,
     refreshFirstPage,
     fetchConversation,
+    upsert,
     open,
     close,
     loadOlder,
+    loadNewer,
+    openAround,
+    reloadLatest,
     fillGap,
     ingestMessage,
     replaceMessage,
@@ -466,7 +559,6 @@ export const useConversationsStore = defineStore("conversations", () => {
     applyTyping,
     typersIn,
     markRead,
-    send,
     forward,
     edit,
     removeMessage,
