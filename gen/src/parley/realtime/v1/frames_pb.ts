@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/realtime/v1/frames.proto.
  */
 export const file_parley_realtime_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wYXJsZXkvcmVhbHRpbWUvdjEvZnJhbWVzLnByb3RvEhJwYXJsZXkucmVhbHRpbWUudjEihQIKC0NsaWVudEZyYW1lEioKBWhlbGxvGAEgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLkhlbGxvSAASJgoDYWNrGAIgASgLMhcucGFybGV5LnJlYWx0aW1lLnYxLkFja0gAEjIKBnR5cGluZxgDIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5UeXBpbmdTaWduYWxIABIoCgRwaW5nGAQgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlBpbmdIABI8Cg5yZWF1dGhlbnRpY2F0ZRgFIAEoCzIiLnBhcmxleS5yZWFsdGltZS52MS5SZWF1dGhlbnRpY2F0ZUgAQgYKBGtpbmQigwEKBUhlbGxvEjcKB2N1cnNvcnMYASADKAsyJi5wYXJsZXkucmVhbHRpbWUudjEuSGVsbG8uQ3Vyc29yc0VudHJ5EhEKCWRldmljZV9pZBgCIAEoCRouCgxDdXJzb3JzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASIbCgNBY2sSFAoMZGVsaXZlcnlfaWRzGAEgAygEIicKDFR5cGluZ1NpZ25hbBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiFQoEUGluZxINCgVub25jZRgBIAEoBCImCg5SZWF1dGhlbnRpY2F0ZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkirAYKC1NlcnZlckZyYW1lEhMKC2RlbGl2ZXJ5X2lkGAEgASgEEi4KB3dlbGNvbWUYAiABKAsyGy5wYXJsZXkucmVhbHRpbWUudjEuV2VsY29tZUgAEioKB21lc3NhZ2UYAyABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASMQoObWVzc2FnZV9lZGl0ZWQYBCABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASMgoPbWVzc2FnZV9kZWxldGVkGAUgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZUgAEj8KDGNvbnZlcnNhdGlvbhgGIAEoCzInLnBhcmxleS5yZWFsdGltZS52MS5Db252ZXJzYXRpb25DaGFuZ2VkSAASPAoMbm90aWZpY2F0aW9uGAcgASgLMiQucGFybGV5Lm5vdGlmaWNhdGlvbi52MS5Ob3RpZmljYXRpb25IABI3CghwcmVzZW5jZRgIIAEoCzIjLnBhcmxleS5yZWFsdGltZS52MS5QcmVzZW5jZUNoYW5nZWRIABIsCgZ0eXBpbmcYCSABKAsyGi5wYXJsZXkucmVhbHRpbWUudjEuVHlwaW5nSAASNwoMcmVhZF9yZWNlaXB0GAogASgLMh8ucGFybGV5LnJlYWx0aW1lLnYxLlJlYWRSZWNlaXB0SAASJgoDZ2FwGAsgASgLMhcucGFybGV5LnJlYWx0aW1lLnYxLkdhcEgAEjkKDXN5bmNfY29tcGxldGUYDCABKAsyIC5wYXJsZXkucmVhbHRpbWUudjEuU3luY0NvbXBsZXRlSAASMgoJcmVjb25uZWN0GA0gASgLMh0ucGFybGV5LnJlYWx0aW1lLnYxLlJlY29ubmVjdEgAEioKBWVycm9yGA4gASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLkVycm9ySAASKAoEcG9uZxgPIAEoCzIYLnBhcmxleS5yZWFsdGltZS52MS5Qb25nSAASMQoGZnJpZW5kGBAgASgLMh8ucGFybGV5LnJlYWx0aW1lLnYxLkZyaWVuZEV2ZW50SABCBgoEa2luZCKmAQoHV2VsY29tZRIPCgd1c2VyX2lkGAEgASgJEhIKCnNlc3Npb25faWQYAiABKAkSDwoHbm9kZV9pZBgDIAEoCRIvCgtzZXJ2ZXJfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoQdG9rZW5fZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAigQEKE0NvbnZlcnNhdGlvbkNoYW5nZWQSNgoGY2hhbmdlGAEgASgOMiYucGFybGV5LnJlYWx0aW1lLnYxLkNvbnZlcnNhdGlvbkNoYW5nZRIyCgxjb252ZXJzYXRpb24YAiABKAsyHC5wYXJsZXkuY2hhdC52MS5Db252ZXJzYXRpb24iZAoPUHJlc2VuY2VDaGFuZ2VkEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIEjAKDGxhc3Rfc2Vlbl9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYgoGVHlwaW5nEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKC1JlYWRSZWNlaXB0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhAKCHJlYWRfc2VxGAMgASgDImUKC0ZyaWVuZEV2ZW50EjEKBGtpbmQYASABKA4yIy5wYXJsZXkucmVhbHRpbWUudjEuRnJpZW5kRXZlbnRLaW5kEhIKCnJlcXVlc3RfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCSJACgNHYXASFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCGZyb21fc2VxGAIgASgDEg4KBnRvX3NlcRgDIAEoAyIOCgxTeW5jQ29tcGxldGUiMwoJUmVjb25uZWN0Eg4KBnJlYXNvbhgBIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgCIAEoDSImCgVFcnJvchIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiRgoEUG9uZxINCgVub25jZRgBIAEoBBIvCgtzZXJ2ZXJfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUAoMRWRnZURlbGl2ZXJ5EhAKCHVzZXJfaWRzGAEgAygJEi4KBWZyYW1lGAIgASgLMh8ucGFybGV5LnJlYWx0aW1lLnYxLlNlcnZlckZyYW1lInkKDVByZXNlbmNlRXZlbnQSDwoHdXNlcl9pZBgBIAEoCRIOCgZvbmxpbmUYAiABKAgSMAoMbGFzdF9zZWVuX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWNpcGllbnRfaWRzGAQgAygJIn4KC1R5cGluZ0V2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhUKDXJlY2lwaWVudF9pZHMYAyADKAkSLgoKZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqmgEKEkNvbnZlcnNhdGlvbkNoYW5nZRIjCh9DT05WRVJTQVRJT05fQ0hBTkdFX1VOU1BFQ0lGSUVEEAASHQoZQ09OVkVSU0FUSU9OX0NIQU5HRV9BRERFRBABEh8KG0NPTlZFUlNBVElPTl9DSEFOR0VfVVBEQVRFRBACEh8KG0NPTlZFUlNBVElPTl9DSEFOR0VfUkVNT1ZFRBADKvoBCg9GcmllbmRFdmVudEtpbmQSIQodRlJJRU5EX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABImCiJGUklFTkRfRVZFTlRfS0lORF9SRVFVRVNUX1JFQ0VJVkVEEAESJgoiRlJJRU5EX0VWRU5UX0tJTkRfUkVRVUVTVF9BQ0NFUFRFRBACEiYKIkZSSUVORF9FVkVOVF9LSU5EX1JFUVVFU1RfUkVKRUNURUQQAxImCiJGUklFTkRfRVZFTlRfS0lORF9SRVFVRVNUX0NBTkNFTEVEEAQSJAogRlJJRU5EX0VWRU5UX0tJTkRfRlJJRU5EX1JFTU9WRUQQBWIGcHJvdG8z", [file_google_protobuf_timestamp, file_parley_chat_v1_conversation, file_parley_chat_v1_message, file_parley_notification_v1_notification]);
+  fileDesc("Ch9wYXJsZXkvcmVhbHRpbWUvdjEvZnJhbWVzLnByb3RvEhJwYXJsZXkucmVhbHRpbWUudjEiygIKC0NsaWVudEZyYW1lEioKBWhlbGxvGAEgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLkhlbGxvSAASJgoDYWNrGAIgASgLMhcucGFybGV5LnJlYWx0aW1lLnYxLkFja0gAEjIKBnR5cGluZxgDIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5UeXBpbmdTaWduYWxIABIoCgRwaW5nGAQgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlBpbmdIABI8Cg5yZWF1dGhlbnRpY2F0ZRgFIAEoCzIiLnBhcmxleS5yZWFsdGltZS52MS5SZWF1dGhlbnRpY2F0ZUgAEkMKEnByZXNlbmNlX3N1YnNjcmliZRgGIAEoCzIlLnBhcmxleS5yZWFsdGltZS52MS5QcmVzZW5jZVN1YnNjcmliZUgAQgYKBGtpbmQigwEKBUhlbGxvEjcKB2N1cnNvcnMYASADKAsyJi5wYXJsZXkucmVhbHRpbWUudjEuSGVsbG8uQ3Vyc29yc0VudHJ5EhEKCWRldmljZV9pZBgCIAEoCRouCgxDdXJzb3JzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASIbCgNBY2sSFAoMZGVsaXZlcnlfaWRzGAEgAygEIicKDFR5cGluZ1NpZ25hbBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiFQoEUGluZxINCgVub25jZRgBIAEoBCImCg5SZWF1dGhlbnRpY2F0ZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkiLAoRUHJlc2VuY2VTdWJzY3JpYmUSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIqwGCgtTZXJ2ZXJGcmFtZRITCgtkZWxpdmVyeV9pZBgBIAEoBBIuCgd3ZWxjb21lGAIgASgLMhsucGFybGV5LnJlYWx0aW1lLnYxLldlbGNvbWVIABIqCgdtZXNzYWdlGAMgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZUgAEjEKDm1lc3NhZ2VfZWRpdGVkGAQgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZUgAEjIKD21lc3NhZ2VfZGVsZXRlZBgFIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABI/Cgxjb252ZXJzYXRpb24YBiABKAsyJy5wYXJsZXkucmVhbHRpbWUudjEuQ29udmVyc2F0aW9uQ2hhbmdlZEgAEjwKDG5vdGlmaWNhdGlvbhgHIAEoCzIkLnBhcmxleS5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uSAASNwoIcHJlc2VuY2UYCCABKAsyIy5wYXJsZXkucmVhbHRpbWUudjEuUHJlc2VuY2VDaGFuZ2VkSAASLAoGdHlwaW5nGAkgASgLMhoucGFybGV5LnJlYWx0aW1lLnYxLlR5cGluZ0gAEjcKDHJlYWRfcmVjZWlwdBgKIAEoCzIfLnBhcmxleS5yZWFsdGltZS52MS5SZWFkUmVjZWlwdEgAEiYKA2dhcBgLIAEoCzIXLnBhcmxleS5yZWFsdGltZS52MS5HYXBIABI5Cg1zeW5jX2NvbXBsZXRlGAwgASgLMiAucGFybGV5LnJlYWx0aW1lLnYxLlN5bmNDb21wbGV0ZUgAEjIKCXJlY29ubmVjdBgNIAEoCzIdLnBhcmxleS5yZWFsdGltZS52MS5SZWNvbm5lY3RIABIqCgVlcnJvchgOIAEoCzIZLnBhcmxleS5yZWFsdGltZS52MS5FcnJvckgAEigKBHBvbmcYDyABKAsyGC5wYXJsZXkucmVhbHRpbWUudjEuUG9uZ0gAEjEKBmZyaWVuZBgQIAEoCzIfLnBhcmxleS5yZWFsdGltZS52MS5GcmllbmRFdmVudEgAQgYKBGtpbmQipgEKB1dlbGNvbWUSDwoHdXNlcl9pZBgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEg8KB25vZGVfaWQYAyABKAkSLwoLc2VydmVyX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEHRva2VuX2V4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBChNDb252ZXJzYXRpb25DaGFuZ2VkEjYKBmNoYW5nZRgBIAEoDjImLnBhcmxleS5yZWFsdGltZS52MS5Db252ZXJzYXRpb25DaGFuZ2USMgoMY29udmVyc2F0aW9uGAIgASgLMhwucGFybGV5LmNoYXQudjEuQ29udmVyc2F0aW9uImQKD1ByZXNlbmNlQ2hhbmdlZBIPCgd1c2VyX2lkGAEgASgJEg4KBm9ubGluZRgCIAEoCBIwCgxsYXN0X3NlZW5fYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImIKBlR5cGluZxIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJJCgtSZWFkUmVjZWlwdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIQCghyZWFkX3NlcRgDIAEoAyJlCgtGcmllbmRFdmVudBIxCgRraW5kGAEgASgOMiMucGFybGV5LnJlYWx0aW1lLnYxLkZyaWVuZEV2ZW50S2luZBISCgpyZXF1ZXN0X2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkiQAoDR2FwEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIQCghmcm9tX3NlcRgCIAEoAxIOCgZ0b19zZXEYAyABKAMiDgoMU3luY0NvbXBsZXRlIjMKCVJlY29ubmVjdBIOCgZyZWFzb24YASABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAiABKA0iJgoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIkYKBFBvbmcSDQoFbm9uY2UYASABKAQSLwoLc2VydmVyX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlAKDEVkZ2VEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIuCgVmcmFtZRgCIAEoCzIfLnBhcmxleS5yZWFsdGltZS52MS5TZXJ2ZXJGcmFtZSJ5Cg1QcmVzZW5jZUV2ZW50Eg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIEjAKDGxhc3Rfc2Vlbl9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVjaXBpZW50X2lkcxgEIAMoCSJ+CgtUeXBpbmdFdmVudBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIVCg1yZWNpcGllbnRfaWRzGAMgAygJEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKpoBChJDb252ZXJzYXRpb25DaGFuZ2USIwofQ09OVkVSU0FUSU9OX0NIQU5HRV9VTlNQRUNJRklFRBAAEh0KGUNPTlZFUlNBVElPTl9DSEFOR0VfQURERUQQARIfChtDT05WRVJTQVRJT05fQ0hBTkdFX1VQREFURUQQAhIfChtDT05WRVJTQVRJT05fQ0hBTkdFX1JFTU9WRUQQAyr6AQoPRnJpZW5kRXZlbnRLaW5kEiEKHUZSSUVORF9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASJgoiRlJJRU5EX0VWRU5UX0tJTkRfUkVRVUVTVF9SRUNFSVZFRBABEiYKIkZSSUVORF9FVkVOVF9LSU5EX1JFUVVFU1RfQUNDRVBURUQQAhImCiJGUklFTkRfRVZFTlRfS0lORF9SRVFVRVNUX1JFSkVDVEVEEAMSJgoiRlJJRU5EX0VWRU5UX0tJTkRfUkVRVUVTVF9DQU5DRUxFRBAEEiQKIEZSSUVORF9FVkVOVF9LSU5EX0ZSSUVORF9SRU1PVkVEEAViBnByb3RvMw", [file_google_protobuf_timestamp, file_parley_chat_v1_conversation, file_parley_chat_v1_message, file_parley_notification_v1_notification]);
 
 /**
  * @generated from message parley.realtime.v1.ClientFrame
@@ -59,6 +59,14 @@ export type ClientFrame = Message<"parley.realtime.v1.ClientFrame"> & {
      */
     value: Reauthenticate;
     case: "reauthenticate";
+  } | {
+    /**
+     * Presence of the members of the conversation the client is viewing.
+     *
+     * @generated from field: parley.realtime.v1.PresenceSubscribe presence_subscribe = 6;
+     */
+    value: PresenceSubscribe;
+    case: "presenceSubscribe";
   } | { case: undefined; value?: undefined };
 };
 
@@ -162,6 +170,30 @@ export type Reauthenticate = Message<"parley.realtime.v1.Reauthenticate"> & {
  */
 export const ReauthenticateSchema: GenMessage<Reauthenticate> = /*@__PURE__*/
   messageDesc(file_parley_realtime_v1_frames, 5);
+
+/**
+ * The conversation the client is viewing: the server answers with its
+ * members' current presence (PresenceChanged frames, unacked) and then sends
+ * their online/offline changes to this socket. Replaces this socket's previous
+ * subscription; empty = none. Members who blocked the subscriber are never
+ * shown. A conversation the user is not a member of gets an Error frame and no
+ * subscription.
+ *
+ * @generated from message parley.realtime.v1.PresenceSubscribe
+ */
+export type PresenceSubscribe = Message<"parley.realtime.v1.PresenceSubscribe"> & {
+  /**
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+};
+
+/**
+ * Describes the message parley.realtime.v1.PresenceSubscribe.
+ * Use `create(PresenceSubscribeSchema)` to create a new message.
+ */
+export const PresenceSubscribeSchema: GenMessage<PresenceSubscribe> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_frames, 6);
 
 /**
  * @generated from message parley.realtime.v1.ServerFrame
@@ -275,7 +307,7 @@ export type ServerFrame = Message<"parley.realtime.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 6);
+  messageDesc(file_parley_realtime_v1_frames, 7);
 
 /**
  * @generated from message parley.realtime.v1.Welcome
@@ -314,7 +346,7 @@ export type Welcome = Message<"parley.realtime.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 7);
+  messageDesc(file_parley_realtime_v1_frames, 8);
 
 /**
  * @generated from message parley.realtime.v1.ConversationChanged
@@ -336,7 +368,7 @@ export type ConversationChanged = Message<"parley.realtime.v1.ConversationChange
  * Use `create(ConversationChangedSchema)` to create a new message.
  */
 export const ConversationChangedSchema: GenMessage<ConversationChanged> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 8);
+  messageDesc(file_parley_realtime_v1_frames, 9);
 
 /**
  * @generated from message parley.realtime.v1.PresenceChanged
@@ -363,7 +395,7 @@ export type PresenceChanged = Message<"parley.realtime.v1.PresenceChanged"> & {
  * Use `create(PresenceChangedSchema)` to create a new message.
  */
 export const PresenceChangedSchema: GenMessage<PresenceChanged> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 9);
+  messageDesc(file_parley_realtime_v1_frames, 10);
 
 /**
  * @generated from message parley.realtime.v1.Typing
@@ -390,7 +422,7 @@ export type Typing = Message<"parley.realtime.v1.Typing"> & {
  * Use `create(TypingSchema)` to create a new message.
  */
 export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 10);
+  messageDesc(file_parley_realtime_v1_frames, 11);
 
 /**
  * @generated from message parley.realtime.v1.ReadReceipt
@@ -417,7 +449,7 @@ export type ReadReceipt = Message<"parley.realtime.v1.ReadReceipt"> & {
  * Use `create(ReadReceiptSchema)` to create a new message.
  */
 export const ReadReceiptSchema: GenMessage<ReadReceipt> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 11);
+  messageDesc(file_parley_realtime_v1_frames, 12);
 
 /**
  * @generated from message parley.realtime.v1.FriendEvent
@@ -444,7 +476,7 @@ export type FriendEvent = Message<"parley.realtime.v1.FriendEvent"> & {
  * Use `create(FriendEventSchema)` to create a new message.
  */
 export const FriendEventSchema: GenMessage<FriendEvent> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 12);
+  messageDesc(file_parley_realtime_v1_frames, 13);
 
 /**
  * @generated from message parley.realtime.v1.Gap
@@ -473,7 +505,7 @@ export type Gap = Message<"parley.realtime.v1.Gap"> & {
  * Use `create(GapSchema)` to create a new message.
  */
 export const GapSchema: GenMessage<Gap> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 13);
+  messageDesc(file_parley_realtime_v1_frames, 14);
 
 /**
  * @generated from message parley.realtime.v1.SyncComplete
@@ -486,7 +518,7 @@ export type SyncComplete = Message<"parley.realtime.v1.SyncComplete"> & {
  * Use `create(SyncCompleteSchema)` to create a new message.
  */
 export const SyncCompleteSchema: GenMessage<SyncComplete> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 14);
+  messageDesc(file_parley_realtime_v1_frames, 15);
 
 /**
  * @generated from message parley.realtime.v1.Reconnect
@@ -508,7 +540,7 @@ export type Reconnect = Message<"parley.realtime.v1.Reconnect"> & {
  * Use `create(ReconnectSchema)` to create a new message.
  */
 export const ReconnectSchema: GenMessage<Reconnect> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 15);
+  messageDesc(file_parley_realtime_v1_frames, 16);
 
 /**
  * @generated from message parley.realtime.v1.Error
@@ -532,7 +564,7 @@ export type Error = Message<"parley.realtime.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 16);
+  messageDesc(file_parley_realtime_v1_frames, 17);
 
 /**
  * @generated from message parley.realtime.v1.Pong
@@ -554,7 +586,7 @@ export type Pong = Message<"parley.realtime.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 17);
+  messageDesc(file_parley_realtime_v1_frames, 18);
 
 /**
  * Internal: what the router publishes to one edge node
@@ -579,7 +611,7 @@ export type EdgeDelivery = Message<"parley.realtime.v1.EdgeDelivery"> & {
  * Use `create(EdgeDeliverySchema)` to create a new message.
  */
 export const EdgeDeliverySchema: GenMessage<EdgeDelivery> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 18);
+  messageDesc(file_parley_realtime_v1_frames, 19);
 
 /**
  * [parley.realtime.presence.changed] published by an edge node when a user's
@@ -616,7 +648,7 @@ export type PresenceEvent = Message<"parley.realtime.v1.PresenceEvent"> & {
  * Use `create(PresenceEventSchema)` to create a new message.
  */
 export const PresenceEventSchema: GenMessage<PresenceEvent> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 19);
+  messageDesc(file_parley_realtime_v1_frames, 20);
 
 /**
  * [parley.realtime.typing.started]
@@ -650,7 +682,7 @@ export type TypingEvent = Message<"parley.realtime.v1.TypingEvent"> & {
  * Use `create(TypingEventSchema)` to create a new message.
  */
 export const TypingEventSchema: GenMessage<TypingEvent> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 20);
+  messageDesc(file_parley_realtime_v1_frames, 21);
 
 /**
  * @generated from enum parley.realtime.v1.ConversationChange
