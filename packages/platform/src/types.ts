@@ -114,10 +114,20 @@ export interface PresenceStore {
   info(userIds: string[]): Promise<Map<string, PresenceInfo>>;
 }
 
-/** Keyed TTL values (typing indicators, short caches) shared by all replicas. */
+/**
+ * Keyed TTL values (typing indicators, short caches) shared by all replicas,
+ * plus plain string sets for small projections that can be rebuilt from their
+ * source (e.g. the realtime edge's per-user block sets): the sets have no TTL.
+ */
 export interface EphemeralStore {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   get(key: string): Promise<string | undefined>;
+  addToSet(key: string, member: string): Promise<void>;
+  removeFromSet(key: string, member: string): Promise<void>;
+  /** Atomically replaces the set's members (empty = delete the set). */
+  replaceSet(key: string, members: readonly string[]): Promise<void>;
+  /** Members of each key's set; keys whose set is empty or missing are absent from the map. */
+  setMembersMany(keys: readonly string[]): Promise<Map<string, string[]>>;
 }
 
 /** Claims of a verified access token. */

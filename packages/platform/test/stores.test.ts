@@ -175,6 +175,47 @@ describe.each(backends)("stores on $name", (backend) => {
       await sleep(1_100);
       expect(await b.ephemeral.get(key)).toBeUndefined();
     });
+
+    it("keeps string sets: add, remove, replace, read many at once, on every replica", async () => {
+      const [a, b] = await backend.open();
+      const [k1, k2, missing] = [`blocks:${rand()}`, `blocks:${rand()}`, `blocks:${rand()}`];
+      await a.ephemeral.addToSet(k1, "x");
+      await a.ephemeral.addToSet(k1, "y");
+      await a.ephemeral.addToSet(k1, "x");
+      await b.ephemeral.addToSet(k2, "z");
+      const read = async (keys: string[]) => {
+        const m = await b.ephemeral.setMembersMany(keys);
+        return Object.fromEntries([...m].map(([k, v]) => [k, [...v].sort()]));
+      };
+      expect(await read([k1, k2, missing])).toEqual({ [k1]: ["x", "y"], [k2]: ["z"] });
+      await b.ephemeral.removeFromSet(k1, "x");
+      await b.ephemeral.removeFromSet(missing, "x");
+      expect(await read([k1])).toEqual({ [k1]: ["y"] });
+      // Removing the last member makes the set absent, not an empty entry.
+      await a.ephemeral.removeFromSet(k2, "z");
+      expect(await read([k2])).toEqual({});
+      await a.ephemeral.replaceSet(k1, ["p", "q"]);
+      expect(await read([k1])).toEqual({ [k1]: ["p", "q"] });
+      await a.ephemeral.replaceSet(k1, []);
+      expect(await read([k1, k2])).toEqual({});
+      // Sets and TTL values live under different keys: same name, no clash.
+      await a.ephemeral.set(k1, "v", 10_000);
+      await a.ephemeral.addToSet(k1, "m");
+      expect(await b.ephemeral.get(k1)).toBe("v");
+      expect(await read([k1])).toEqual({ [k1]: ["m"] });
+    });
+
+    it("reads sets for more keys than one pipeline chunk", async () => {
+      const [a] = await backend.open();
+      const keys = Array.from({ length: 1_200 }, (_, i) => `many:${i}:${rand()}`);
+      await a.ephemeral.addToSet(keys[1_150]!, "last");
+      await a.ephemeral.addToSet(keys[3]!, "first");
+      const m = await a.ephemeral.setMembersMany(keys);
+      expect([...m.entries()]).toEqual([
+        [keys[3], ["first"]],
+        [keys[1_150], ["last"]],
+      ]);
+    });
   });
 
   it("answers ping", async () => {

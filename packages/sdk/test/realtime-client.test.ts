@@ -187,6 +187,31 @@ describe("RealtimeClient", () => {
     expect(syncs).toEqual([{ reconnect: false }, { reconnect: true }]);
   });
 
+  it("subscribePresence is sent once open, replaced by the next one, re-sent after Hello on every new socket, refreshed on member changes and dropped when removed", async () => {
+    start();
+    const subscribes = (ws: FakeSocket) =>
+      ws.sent.flatMap((f) => (f.kind.case === "presenceSubscribe" ? [f.kind.value.conversationId] : []));
+    // Before Welcome: remembered, not sent (the server ignores frames before the socket is set up).
+    client!.subscribePresence("g1");
+    let ws = await welcomed();
+    expect(ws.kinds()).toEqual(["hello", "presenceSubscribe"]);
+    client!.subscribePresence("g2");
+    expect(subscribes(ws)).toEqual(["g1", "g2"]);
+    ws.serverClose(1006, "");
+    ws = await welcomed();
+    expect(ws.kinds()).toEqual(["hello", "presenceSubscribe"]);
+    expect(subscribes(ws)).toEqual(["g2"]);
+    // Members changed: the server's member list is stale, so subscribe again.
+    ws.push({ deliveryId: 1n, kind: { case: "conversation", value: { change: ConversationChange.UPDATED, conversation: { id: "g2" } } } });
+    ws.push({ deliveryId: 2n, kind: { case: "conversation", value: { change: ConversationChange.UPDATED, conversation: { id: "other" } } } });
+    expect(subscribes(ws)).toEqual(["g2", "g2"]);
+    ws.push({ deliveryId: 3n, kind: { case: "conversation", value: { change: ConversationChange.REMOVED, conversation: { id: "g2" } } } });
+    expect(subscribes(ws)).toEqual(["g2", "g2", ""]);
+    ws.serverClose(1006, "");
+    ws = await welcomed();
+    expect(ws.kinds()).toEqual(["hello"]);
+  });
+
   it("a socket lost after Welcome but before SyncComplete still makes the next sync a reconnect", async () => {
     start();
     const first = await welcomed();

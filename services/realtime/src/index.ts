@@ -5,13 +5,16 @@
 import type { Transport } from "@connectrpc/connect";
 import type { PlatformDeps, ServiceModule, Subscription } from "@parley/platform";
 import { startNodeConsumer } from "./events/node-consumer.js";
+import { startPresenceWatch } from "./events/presence-watch.js";
 import { startRouter } from "./events/router.js";
 import type { EdgeContext } from "./handlers/context.js";
 import { drainSockets } from "./handlers/drain.js";
 import { listenEdge, type ListeningEdge } from "./handlers/server.js";
 import { startSweeper } from "./handlers/sweeper.js";
 import { createRealtimeMetrics } from "./metrics.js";
+import { startBlocksConsumer } from "./store/blocks.js";
 import { createPeerClients } from "./store/peers.js";
+import { PresenceSubscriptions } from "./store/presence-subscriptions.js";
 import { heartbeatAll } from "./store/presence.js";
 import { SocketRegistry } from "./store/registry.js";
 import { defaultTuning, type RealtimeTuning } from "./tuning.js";
@@ -50,6 +53,7 @@ export async function createRealtimeService(deps: PlatformDeps, opts: RealtimeOp
     logger: deps.logger.child({ svc: "realtime", nodeId: deps.config.nodeId }),
     peers: createPeerClients({ chat: opts.chat, identity: opts.identity }),
     registry: new SocketRegistry(),
+    presenceSubscriptions: new PresenceSubscriptions(),
     pendingSockets: new Set(),
     draining: false,
   };
@@ -72,6 +76,8 @@ export async function createRealtimeService(deps: PlatformDeps, opts: RealtimeOp
     async start() {
       // The node consumer first, so no delivery addressed to this node is published before it listens.
       subscriptions.push(await startNodeConsumer(ctx));
+      subscriptions.push(await startPresenceWatch(ctx));
+      subscriptions.push(await startBlocksConsumer(deps));
       subscriptions.push(
         await startRouter({ bus: deps.bus, presence: deps.presence, metrics: ctx.metrics, concurrency: tuning.routerConcurrency }),
       );

@@ -37,6 +37,8 @@ export interface RealtimeTuning {
   typingTtlMs: number;
   /** Members (typing recipients) and blocks cached per socket for this long. */
   peerCacheMs: number;
+  /** Members of a viewed conversation whose presence one subscription covers (bounds the snapshot and the index). */
+  maxPresenceMembers: number;
   /** Invalid frames tolerated per socket before it is closed (4400). */
   maxBadFrames: number;
   routerConcurrency: number;
@@ -66,6 +68,7 @@ export const defaultTuning: RealtimeTuning = {
   typingMinIntervalMs: 1_000,
   typingTtlMs: 5_000,
   peerCacheMs: 30_000,
+  maxPresenceMembers: 1_000,
   maxBadFrames: 20,
   routerConcurrency: 16,
   drainBatchSize: 500,

@@ -7,6 +7,7 @@ export const storeKeys = {
   presence: (userId: string) => `presence:${userId}`,
   lastSeen: (userId: string) => `lastseen:${userId}`,
   ephemeral: (key: string) => `eph:${key}`,
+  set: (key: string) => `set:${key}`,
 };
 
 /** How long a user's last-seen time is kept after their last socket closed. */

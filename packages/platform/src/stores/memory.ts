@@ -47,6 +47,7 @@ export function createMemoryStores(): MemoryStores {
   /** user -> node -> expiry ms */
   const presence = new Map<string, Map<string, number>>();
   const lastSeen = new Map<string, number>();
+  const sets = new Map<string, Set<string>>();
 
   const liveNodes = (userId: string, now: number): string[] => {
     const nodes = presence.get(userId);
@@ -126,6 +127,29 @@ export function createMemoryStores(): MemoryStores {
       },
       async get(key) {
         return values.get(key);
+      },
+      async addToSet(key, member) {
+        let set = sets.get(key);
+        if (!set) sets.set(key, (set = new Set()));
+        set.add(member);
+      },
+      async removeFromSet(key, member) {
+        const set = sets.get(key);
+        set?.delete(member);
+        // Like Redis, an emptied set does not exist.
+        if (set?.size === 0) sets.delete(key);
+      },
+      async replaceSet(key, members) {
+        if (members.length === 0) sets.delete(key);
+        else sets.set(key, new Set(members));
+      },
+      async setMembersMany(keys) {
+        const out = new Map<string, string[]>();
+        for (const key of keys) {
+          const set = sets.get(key);
+          if (set && set.size > 0) out.set(key, [...set]);
+        }
+        return out;
       },
     },
     close() {

@@ -186,6 +186,32 @@ export function createRedisStores(opts: { url: string; keyPrefix?: string; logge
     async get(key) {
       return (await redis.get(storeKeys.ephemeral(key))) ?? undefined;
     },
+    async addToSet(key, member) {
+      await redis.sadd(storeKeys.set(key), member);
+    },
+    async removeFromSet(key, member) {
+      await redis.srem(storeKeys.set(key), member);
+    },
+    async replaceSet(key, members) {
+      // MULTI: a reader never sees the set half rebuilt (deleted but not yet refilled).
+      const m = redis.multi();
+      m.del(storeKeys.set(key));
+      if (members.length > 0) m.sadd(storeKeys.set(key), ...members);
+      resultsOf(await m.exec(), "replace set");
+    },
+    async setMembersMany(keys) {
+      const out = new Map<string, string[]>();
+      for (const batch of chunks(keys, PIPELINE_CHUNK)) {
+        const p = redis.pipeline();
+        for (const key of batch) p.smembers(storeKeys.set(key));
+        const results = resultsOf(await p.exec(), "set members");
+        batch.forEach((key, i) => {
+          const members = results[i] as string[];
+          if (members.length > 0) out.set(key, members);
+        });
+      }
+      return out;
+    },
   };
 
   return {

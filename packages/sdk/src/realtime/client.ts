@@ -107,6 +107,8 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
   /** A socket of this client was welcomed before: the next SyncComplete is a reconnect. */
   private welcomedBefore = false;
   private welcomedThisSocket = false;
+  /** The conversation whose members' presence this client watches ("" = none); re-sent on every socket. */
+  private presenceConversationId = "";
   /** Set by a Reconnect frame: the next connect waits a random 0..ms and goes to the next URL. */
   private serverRetryAfterMs: number | undefined;
 
@@ -139,6 +141,19 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
   /** True if the signal was sent (the socket is open). */
   sendTyping(conversationId: string): boolean {
     return this.send({ kind: { case: "typing", value: { conversationId } } });
+  }
+
+  /**
+   * Watch the presence of the members of the conversation the user is viewing
+   * ("" = stop): the server answers with their current presence and then sends
+   * their changes as `presence` events. Replaces the previous subscription and
+   * is re-sent after every reconnect; a conversation the user is not a member
+   * of is answered with an `error` event naming it.
+   */
+  subscribePresence(conversationId: string): void {
+    this.presenceConversationId = conversationId;
+    // Not open: the Welcome handler sends it on the next socket.
+    if (this.welcomedThisSocket) this.sendPresenceSubscribe();
   }
 
   close(): void {
@@ -200,6 +215,8 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
         this.setState("open");
         this.emit("welcome", k.value);
         this.send({ kind: { case: "hello", value: { cursors: this.streams.cursors(), deviceId: this.opts.deviceId ?? "" } } });
+        // Subscriptions are per socket on the server: a new socket starts with none.
+        if (this.presenceConversationId) this.sendPresenceSubscribe();
         if (k.value.tokenExpiresAt) this.scheduleReauth(Number(k.value.tokenExpiresAt.seconds) * 1000);
         return;
       case "message":
@@ -218,6 +235,12 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
         }
         // No longer a member: resuming it would only earn a permission_denied on every reconnect.
         if (k.value.change === ConversationChange.REMOVED && k.value.conversation) this.streams.forget(k.value.conversation.id);
+        // The server's subscription holds the member list as it was: refresh it when members change,
+        // and drop it when the user left (the server would answer permission_denied).
+        if (k.value.conversation?.id === this.presenceConversationId && this.presenceConversationId) {
+          if (k.value.change === ConversationChange.REMOVED) this.subscribePresence("");
+          else this.sendPresenceSubscribe();
+        }
         this.emit("conversation", k.value);
         return;
       case "notification":
@@ -257,6 +280,10 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
       default:
         return;
     }
+  }
+
+  private sendPresenceSubscribe(): void {
+    this.send({ kind: { case: "presenceSubscribe", value: { conversationId: this.presenceConversationId } } });
   }
 
   private async handleClose(code: number, reason: string): Promise<void> {

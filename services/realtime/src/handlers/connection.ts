@@ -57,6 +57,8 @@ export class Connection {
   /** Per-socket caches for typing (lazy: most sockets never type). */
   memberCache: Map<string, { memberIds: string[]; untilMs: number }> | undefined;
   blockedCache: { ids: Set<string>; untilMs: number } | undefined;
+  /** Bumped per PresenceSubscribe: an older request still awaiting chat must not install itself. */
+  presenceSubscribeSeq = 0;
 
   constructor(
     readonly ctx: EdgeContext,

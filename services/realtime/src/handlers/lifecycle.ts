@@ -7,6 +7,7 @@ import type { HttpRequest, HttpResponse, us_socket_context_t, WebSocket } from "
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
 import { ErrorSchema, PongSchema, PresenceChangedSchema, ReconnectSchema, WelcomeSchema, type ClientFrame } from "@parley/gen/parley/realtime/v1/frames_pb";
+import { refreshBlocks } from "../store/blocks.js";
 import { registerPresence, publishPresence, unregisterPresence } from "../store/presence.js";
 import { checkAccessToken, reauthenticate } from "./auth.js";
 import {
@@ -20,6 +21,7 @@ import {
 } from "./codec.js";
 import { CLOSE_BAD_CLIENT, Connection, type SocketData } from "./connection.js";
 import type { EdgeContext } from "./context.js";
+import { handlePresenceSubscribe } from "./presence-subscribe.js";
 import { resume } from "./resume.js";
 import { handleTyping } from "./typing.js";
 
@@ -121,8 +123,11 @@ async function welcome(ctx: EdgeContext, conn: Connection, first: boolean): Prom
   try {
     // Every socket gets its own lookup: a new device must learn who is online
     // now, not only the changes that happen after it connected.
-    const friendIds = await ctx.peers.friendIds(conn.token);
+    const [friendIds, blockedIds] = await Promise.all([ctx.peers.friendIds(conn.token), ctx.peers.blockedIds(conn.token)]);
     ctx.registry.setFriends(userId, friendIds);
+    // Heal the block projection (events may have been lost) before announcing this user online,
+    // so the announcement is already filtered by the current blocks.
+    await refreshBlocks(ctx.deps.ephemeral, userId, blockedIds);
     if (announceOnline) await publishPresence(ctx, userId, true, Date.now(), friendIds);
     await sendPresenceSnapshot(ctx, conn, friendIds);
   } catch (err) {
@@ -185,6 +190,9 @@ export function onMessage(ctx: EdgeContext, ws: WebSocket<SocketData>, data: Arr
     case "ping":
       conn.sendControl(new OutFrame(serverFrame("pong", create(PongSchema, { nonce: kind.value.nonce, serverTime: timestampNow() }))));
       return;
+    case "presenceSubscribe":
+      void handlePresenceSubscribe(ctx, conn, kind.value.conversationId).catch((err: unknown) => failSocket(ctx, conn, err, "presence_subscribe"));
+      return;
     case "reauthenticate":
       void reauthenticate(ctx, conn, kind.value.accessToken).catch((err: unknown) => failSocket(ctx, conn, err, "reauthenticate"));
       return;
@@ -198,6 +206,7 @@ export function onClose(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
   if (!conn) return;
   conn.released();
   ctx.metrics.sockets.dec();
+  ctx.presenceSubscriptions.unsubscribe(conn);
   const friendIds = ctx.registry.friendsOf(conn.userId);
   if (ctx.registry.remove(conn)) {
     unregisterPresence(ctx, conn.userId, friendIds).catch((err: unknown) => {

@@ -30,8 +30,12 @@ export async function unregisterPresence(ctx: EdgeContext, userId: string, frien
   await publishPresence(ctx, userId, false, now, friendIds ?? []);
 }
 
+/**
+ * Published even with no friends to tell: every node's presence watch
+ * (events/presence-watch.ts) delivers it to sockets viewing a conversation
+ * with this user.
+ */
 export async function publishPresence(ctx: EdgeContext, userId: string, online: boolean, atMs: number, recipientIds: string[]): Promise<void> {
-  if (recipientIds.length === 0) return;
   const event = create(PresenceEventSchema, {
     userId,
     online,
