@@ -38,6 +38,13 @@ describe("presence subscribe", () => {
     // Snapshot: a is offline, owner too.
     await waitFor(() => saw(rb, a.id, false) && saw(rb, owner.id, false));
     const afterSnapshot = rb.presence.length;
+    // The owner is a's friend and views the group too: told once (by the router), not twice.
+    const rOwner = h.connect(owner);
+    await synced(rOwner);
+    rOwner.client.subscribePresence(group.id);
+    // Two snapshots mention a: the friends' one at connect and the subscription's.
+    await waitFor(() => rOwner.presence.filter((p) => p.userId === a.id).length === 2);
+    const ownerFrom = rOwner.presence.length;
     // a on the other node: every node sees every change.
     const ra = h.connect(a, { node: h.nodes[1] });
     await synced(ra);
@@ -48,6 +55,8 @@ describe("presence subscribe", () => {
     const offline = rb.presence.slice(onlineAt).find((p) => p.userId === a.id && !p.online)!;
     expect(offline.lastSeenAt).toBeDefined();
     expect(Number(offline.lastSeenAt!.seconds) * 1000).toBeGreaterThan(Date.now() - 60_000);
+    await waitFor(() => saw(rOwner, a.id, false, ownerFrom));
+    expect(rOwner.presence.slice(ownerFrom).filter((p) => p.userId === a.id).map((p) => p.online)).toEqual([true, false]);
     // The viewer is never told about itself.
     expect(rb.presence.some((p) => p.userId === b.id)).toBe(false);
     expect(rb.errors).toEqual([]);
