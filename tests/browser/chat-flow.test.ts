@@ -222,6 +222,11 @@ describe("Parley in the browser", () => {
     const bobPage = pageOf(bob);
     await bobPage.goto(`/chats/${groupId}`);
     await messageText(bobPage, "Thanks! Happy to be here").waitFor();
+    // Carol is not Bob's friend: her presence reaches him only because he is viewing the group.
+    await bobPage.getByTestId("chat-subtitle").filter({ hasText: "3 members, 3 online" }).waitFor();
+    await bobPage.getByTestId("group-settings").click();
+    await expect.poll(() => bobPage.getByTestId("member-status").filter({ hasText: /^online$/ }).count()).toBe(3);
+    await bobPage.keyboard.press("Escape");
     await screenshot(bobPage, "group-chat");
     await alicePage.goto("/chats");
     await alicePage.getByTestId("conversation-row").first().waitFor();

@@ -1,5 +1,5 @@
 import { defineStore } from "pinia";
-import { ref } from "vue";
+import { ref, watch, type WatchStopHandle } from "vue";
 import { RealtimeClient, type GapInfo, type RealtimeState, type SyncedInfo } from "@parley/sdk";
 import { msOf } from "../lib/time";
 import { deviceId } from "../lib/device-id";
@@ -18,6 +18,7 @@ export const useConnectionStore = defineStore("connection", () => {
   const wasInterrupted = ref(false);
   const justRecovered = ref(false);
   let client: RealtimeClient | null = null;
+  let stopPresenceWatch: WatchStopHandle | undefined;
   let hasBeenOpen = false;
   let recoveredTimer: ReturnType<typeof setTimeout> | undefined;
   const lastTypingSent = new Map<string, number>();
@@ -80,6 +81,13 @@ export const useConnectionStore = defineStore("connection", () => {
     realtime.on("conversation", (change) => conversations.applyConversationChange(change));
     realtime.on("notification", (n) => notifications.add(n));
     realtime.on("presence", (p) => friends.applyPresence(p));
+    // Co-members' presence comes only for the conversation on screen (friends' always does):
+    // the edge would otherwise fan every connect out to every member of every group.
+    stopPresenceWatch = watch(
+      () => conversations.activeId,
+      (id) => realtime.subscribePresence(id ?? ""),
+      { immediate: true },
+    );
     realtime.on("typing", (t) =>
       conversations.applyTyping(t.conversationId, t.userId, msOf(t.expiresAt) || Date.now() + typingFallbackMs),
     );
@@ -98,6 +106,8 @@ export const useConnectionStore = defineStore("connection", () => {
   }
 
   function stop(): void {
+    stopPresenceWatch?.();
+    stopPresenceWatch = undefined;
     client?.close();
     client = null;
     wasInterrupted.value = false;
