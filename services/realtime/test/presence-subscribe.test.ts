@@ -143,6 +143,26 @@ describe("presence subscribe", () => {
     await waitFor(async () => !(await h.deps.ephemeral.setMembersMany([key])).has(key));
   });
 
+  it("a friend blocked while both are online is not told when the blocker goes offline", async () => {
+    const [a, b, c] = [await h.account("a"), await h.account("b"), await h.account("c")];
+    await h.befriend(a, b);
+    await h.befriend(c, b);
+    const rb = h.connect(b);
+    await synced(rb);
+    const ra = h.connect(a);
+    await waitFor(() => saw(rb, a.id, true));
+    await a.friends.blockUser({ userId: b.id });
+    const key = blockedByKey(a.id);
+    await waitFor(async () => (await h.deps.ephemeral.setMembersMany([key])).get(key)?.includes(b.id) === true);
+    const from = rb.presence.length;
+    ra.close();
+    // c's change comes after a's on the same subject and router: seeing it means a's was handled.
+    const rc = h.connect(c);
+    await waitFor(() => saw(rb, c.id, true, from));
+    expect(rb.presence.slice(from).some((p) => p.userId === a.id)).toBe(false);
+    rc.close();
+  });
+
   it("subscribing to a conversation one is not a member of is an error naming it, and shows no presence", async () => {
     const [a, b, eve] = [await h.account("a"), await h.account("b"), await h.account("eve")];
     await h.befriend(a, b);
