@@ -136,3 +136,5 @@ process.on("message", (m: ToWorker) => {
 
 // Never outlive the runner.
 process.on("disconnect", () => process.exit(0));
+// The runner stops workers with SIGTERM: exit through process.exit so --cpu-prof (BENCH_CPU_PROF) gets written.
+process.on("SIGTERM", () => process.exit(0));

@@ -17,7 +17,9 @@ export interface Child<Msg> {
 
 export function forkTs<Msg>(scriptUrl: URL, env: Record<string, string>, args: string[] = []): Child<Msg> {
   const proc = fork(fileURLToPath(scriptUrl), args, {
-    execArgv: ["--import", "tsx"],
+    // BENCH_CPU_PROF=<dir>: every child (server and workers) writes a V8 CPU profile there on exit;
+    // NODE_OPTIONS cannot carry --cpu-prof, so it is passed as an exec arg.
+    execArgv: ["--import", "tsx", ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
     env: { ...process.env, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
