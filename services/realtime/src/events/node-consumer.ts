@@ -10,10 +10,18 @@ import { OutFrame } from "../handlers/codec.js";
 import type { EdgeContext } from "../handlers/context.js";
 import { edgeDeliverySubject } from "./subjects.js";
 
+/** Deliveries in flight at once (also the bus's pull batch size). */
+const NODE_CONSUMER_BATCH = 64;
+
 export async function startNodeConsumer(ctx: EdgeContext): Promise<Subscription> {
   return ctx.deps.bus.consumeOwn({
     name: `edge-${ctx.nodeId}`,
     subjects: [edgeDeliverySubject(ctx.nodeId)],
+    // Lets the bus pull a batch of deliveries instead of one per round trip (concurrency 1 pulled
+    // them one at a time), so several fan-outs land in one turn and each socket's share goes out
+    // in one corked write. Order per socket is unchanged: the handler never awaits, so each
+    // delivery is queued on its sockets in stream order before the next one starts.
+    concurrency: NODE_CONSUMER_BATCH,
     handler: async (msg) => {
       const delivery = fromBinary(EdgeDeliverySchema, msg.data);
       if (!delivery.frame) return;

@@ -24,11 +24,44 @@ export function serverFrame<K extends FrameKind>(kind: K, value: KindValue<K>): 
   return create(ServerFrameSchema, { kind: { case: kind, value } as ServerFrame["kind"] });
 }
 
+/** Room for field 1's tag and a varint of up to 2^53 in front of the encoded frame. */
+const ID_ROOM = 1 + 8;
+
 /** A data frame on its way to one or more sockets, with its encodings cached. */
 export class OutFrame {
   private binary: Uint8Array | undefined;
   private json: string | undefined;
+  /** The binary encoding at offset ID_ROOM, with room in front for one socket's delivery id (see encodeTransient). */
+  private scratch: Uint8Array | undefined;
   constructor(readonly frame: ServerFrame) {}
+
+  /**
+   * Like encode(), but the binary result is a view into a buffer this frame
+   * reuses for every socket: valid only until the next encodeTransient call.
+   * For a caller that hands it straight to uWS send(), which copies it.
+   * Fanning one frame out to 1,000 sockets then allocates nothing per socket
+   * (encode() allocated and copied a fresh array each time: GC was ~8% of the
+   * edge's CPU in the fan-out bench).
+   */
+  encodeTransient(deliveryId: number, asJson: boolean): Uint8Array | string {
+    if (asJson || deliveryId === 0) return this.encode(deliveryId, asJson);
+    if (!this.scratch) {
+      this.binary ??= toBinary(ServerFrameSchema, this.frame);
+      this.scratch = new Uint8Array(ID_ROOM + this.binary.length);
+      this.scratch.set(this.binary, ID_ROOM);
+    }
+    const start = ID_ROOM - varintField1Length(deliveryId);
+    const buf = this.scratch;
+    buf[start] = 0x08;
+    let v = deliveryId;
+    let i = start + 1;
+    while (v >= 0x80) {
+      buf[i++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    buf[i] = v;
+    return buf.subarray(start);
+  }
 
   encode(deliveryId: number, asJson: boolean): Uint8Array | string {
     if (asJson) {
@@ -80,6 +113,13 @@ function varintField1(value: number): Uint8Array {
   }
   bytes.push(v);
   return Uint8Array.from(bytes);
+}
+
+/** Bytes varintField1 produces for `value` (tag included). */
+function varintField1Length(value: number): number {
+  let n = 2;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) n++;
+  return n;
 }
 
 export class FrameDecodeError extends Error {
