@@ -22,10 +22,62 @@ export interface SocketData {
   handshake: Handshake | undefined;
 }
 
-interface PendingFrame {
-  out: OutFrame;
-  sentAtMs: number;
-  resends: number;
+/**
+ * Unacked frames of one socket, by delivery id. Ids are issued consecutively
+ * and acked mostly in order, so parallel arrays indexed by `id - base` and
+ * trimmed from the front replace a Map entry plus an object per frame (GC was
+ * ~11% of the edge's CPU in the fan-out bench, with 100k frames/s in flight).
+ */
+class PendingFrames {
+  private out: Array<OutFrame | undefined> = [];
+  private sentAtMs: number[] = [];
+  private resends: number[] = [];
+  /** Slots before head are all acked. */
+  private head = 0;
+  size = 0;
+  /** `base` is the delivery id of slot 0; add() must be called with base, base+1, ... */
+  constructor(private base: number) {}
+
+  add(out: OutFrame, nowMs: number): void {
+    this.out.push(out);
+    this.sentAtMs.push(nowMs);
+    this.resends.push(0);
+    this.size++;
+  }
+
+  delete(id: number): boolean {
+    const i = id - this.base;
+    if (i < this.head || i >= this.out.length || this.out[i] === undefined) return false;
+    this.out[i] = undefined;
+    this.size--;
+    while (this.head < this.out.length && this.out[this.head] === undefined) this.head++;
+    // Amortised O(1): drop the acked prefix once it is most of the arrays.
+    if (this.head >= 64 && this.head * 2 >= this.out.length) {
+      this.out.splice(0, this.head);
+      this.sentAtMs.splice(0, this.head);
+      this.resends.splice(0, this.head);
+      this.base += this.head;
+      this.head = 0;
+    }
+    return true;
+  }
+
+  /**
+   * Calls `due` for each frame unacked for resendAfterMs, in id order, after
+   * counting the re-send and restarting its clock. Stops (returning that id)
+   * at the first frame that already used up maxResends.
+   */
+  resendDue(nowMs: number, resendAfterMs: number, maxResends: number, due: (id: number, out: OutFrame) => void): number | undefined {
+    for (let i = this.head; i < this.out.length; i++) {
+      const out = this.out[i];
+      if (out === undefined || nowMs - this.sentAtMs[i]! < resendAfterMs) continue;
+      if (this.resends[i]! >= maxResends) return this.base + i;
+      this.resends[i]!++;
+      this.sentAtMs[i] = nowMs;
+      due(this.base + i, out);
+    }
+    return undefined;
+  }
 }
 
 /** Live frames of a conversation held back until its catch-up has been sent. */
@@ -66,7 +118,7 @@ export class Connection {
   /** 0 = waiting for Hello. */
   private phase: 0 | 1 = 0;
   private nextDeliveryId = 1;
-  private pending: Map<number, PendingFrame> | undefined;
+  private pending: PendingFrames | undefined;
   private preHello: OutFrame[] | undefined;
   private syncing: Map<string, SyncHold> | undefined;
   private ackWaiters: Array<() => void> | undefined;
@@ -139,7 +191,7 @@ export class Connection {
   transmit(out: OutFrame): void {
     if (this.closed) return;
     const id = this.nextDeliveryId++;
-    (this.pending ??= new Map()).set(id, { out, sentAtMs: Date.now(), resends: 0 });
+    (this.pending ??= new PendingFrames(id)).add(out, Date.now());
     if (this.pending.size > this.ctx.tuning.maxPending) {
       this.closeSlow("too many unacked frames");
       return;
@@ -163,11 +215,13 @@ export class Connection {
     let unknown = 0;
     let neverSent = 0;
     for (const raw of ids) {
-      if (raw <= 0n || raw >= BigInt(this.nextDeliveryId)) {
+      // Compared as numbers: no BigInt allocated per id. Ids beyond 2^53 lose precision but stay above nextDeliveryId.
+      const id = Number(raw);
+      if (id <= 0 || id >= this.nextDeliveryId) {
         neverSent++;
         continue;
       }
-      if (this.pending?.delete(Number(raw))) this.ctx.metrics.framesAcked.inc();
+      if (this.pending?.delete(id)) this.ctx.metrics.framesAcked.inc();
       else unknown++;
     }
     if (unknown + neverSent > 0) this.ctx.metrics.unknownAcks.inc(unknown + neverSent);
@@ -183,17 +237,11 @@ export class Connection {
   resendDue(nowMs: number): void {
     if (!this.pending) return;
     const { resendAfterMs, maxResends } = this.ctx.tuning;
-    for (const [id, p] of this.pending) {
-      if (nowMs - p.sentAtMs < resendAfterMs) continue;
-      if (p.resends >= maxResends) {
-        this.closeSlow(`delivery ${id} not acked after ${maxResends} re-sends`);
-        return;
-      }
-      p.resends++;
-      p.sentAtMs = nowMs;
+    const exhausted = this.pending.resendDue(nowMs, resendAfterMs, maxResends, (id, out) => {
       this.ctx.metrics.framesResent.inc();
-      this.write(p.out, id);
-    }
+      this.write(out, id);
+    });
+    if (exhausted !== undefined) this.closeSlow(`delivery ${exhausted} not acked after ${maxResends} re-sends`);
   }
 
   /** Hello received: the conversations in `cursors` hold their live frames until endSync(). */
@@ -295,12 +343,14 @@ export class Connection {
     if (!ws || !frames || !ids) return;
     const { maxBufferedBytes } = this.ctx.tuning;
     let slow: string | undefined;
+    // Checked once per batch: inside cork the bytes only pile up in the cork buffer, which the
+    // buffered amount does not count, so a per-frame check (a native call each) told nothing new.
+    if (ws.getBufferedAmount() > maxBufferedBytes) {
+      this.closeSlow("send buffer over limit");
+      return;
+    }
     ws.cork(() => {
       for (let i = 0; i < frames.length; i++) {
-        if (ws.getBufferedAmount() > maxBufferedBytes) {
-          slow = "send buffer over limit";
-          return;
-        }
         // encodeTransient's buffer is reused by the next socket: fine, send() copies it.
         // 2 = dropped by uWS (over maxBackpressure): close rather than lose it.
         if (ws.send(frames[i]!.encodeTransient(ids[i]!, this.json), !this.json) === 2) {
