@@ -79,7 +79,8 @@ export class OrderedStreams {
       return;
     }
     this.emit(s, message);
-    this.drainHeld(message.conversationId, s);
+    // In-order arrival with nothing held is the common case: no held map lookup (and no BigInt for it).
+    if (s.held.size > 0 || s.gapTimer) this.drainHeld(message.conversationId, s);
   }
 
   /** Everything up to `seq` is accounted for elsewhere (a server Gap the app pages itself). */
