@@ -19,7 +19,13 @@ export function forkTs<Msg>(scriptUrl: URL, env: Record<string, string>, args: s
   const proc = fork(fileURLToPath(scriptUrl), args, {
     // BENCH_CPU_PROF=<dir>: every child (server and workers) writes a V8 CPU profile there on exit;
     // NODE_OPTIONS cannot carry --cpu-prof, so it is passed as an exec arg.
-    execArgv: ["--import", "tsx", ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+    // BENCH_CHILD_ARGS: more node flags for every child (e.g. "--heap-prof --heap-prof-dir=/tmp/h").
+    execArgv: [
+      "--import",
+      "tsx",
+      ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      ...(process.env.BENCH_CHILD_ARGS?.split(" ").filter(Boolean) ?? []),
+    ],
     env: { ...process.env, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
