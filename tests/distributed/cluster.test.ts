@@ -48,8 +48,10 @@ function tappedWebSocket(seen: SeenFrame[]) {
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols);
       this.addEventListener("message", (ev) => {
-        if (!(ev.data instanceof ArrayBuffer)) return;
-        seen.push({ url, kind: fromBinary(ServerFrameSchema, new Uint8Array(ev.data)).kind.case ?? "none" });
+        // The SDK keeps ws's "nodebuffer" (a Buffer, i.e. a Uint8Array); browsers' sockets give ArrayBuffers.
+        const bytes = ev.data instanceof ArrayBuffer ? new Uint8Array(ev.data) : ev.data instanceof Uint8Array ? ev.data : undefined;
+        if (!bytes) return;
+        seen.push({ url, kind: fromBinary(ServerFrameSchema, bytes).kind.case ?? "none" });
       });
     }
   };
