@@ -110,6 +110,9 @@ export async function realtimeSwitch(page: Page, wsUrl: string): Promise<{ cut()
   });
   return {
     async cut() {
+      // Only an established connection can be lost: the app opens its socket after its first
+      // page of conversations, so cutting earlier would just delay the first connect.
+      await page.locator('[data-connection="open"]').waitFor();
       down = true;
       await page.context().setOffline(true);
       for (const pair of [...open]) {
