@@ -36,7 +36,7 @@
 - name: REFRESH_TOKEN_TTL
   value: {{ $c.refreshTokenTtl | int64 | quote }}
 - name: REFRESH_REUSE_GRACE_SEC
-  value: {{ $c.refreshReuseGraceSec | default 0 | int64 | quote }}
+  value: {{ $c.refreshReuseGraceSec | int64 | quote }}
 - name: MAIL_FROM
   value: {{ $c.mailFrom | quote }}
 - name: TRUST_PROXY
