@@ -21,6 +21,7 @@ import {
 } from "./codec.js";
 import { CLOSE_BAD_CLIENT, Connection, type SocketData } from "./connection.js";
 import type { EdgeContext } from "./context.js";
+import { SocketHandle } from "./socket-handle.js";
 import { handlePresenceSubscribe } from "./presence-subscribe.js";
 import { resume } from "./resume.js";
 import { handleTyping } from "./typing.js";
@@ -72,14 +73,12 @@ export function onOpen(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
   if (!handshake) return;
   if (!handshake.ok) {
     const error = new OutFrame(serverFrame("error", create(ErrorSchema, { code: "unauthenticated", message: handshake.reason })));
-    ws.send(error.encode(0, handshake.json), !handshake.json);
-    ws.end(handshake.closeCode, handshake.reason);
+    refuse(ws, error, handshake.json, handshake.closeCode, handshake.reason);
     return;
   }
   if (ctx.draining) {
     const reconnect = new OutFrame(serverFrame("reconnect", create(ReconnectSchema, { reason: "server draining", retryAfterMs: ctx.tuning.drainRetryAfterMs })));
-    ws.send(reconnect.encode(0, handshake.json), !handshake.json);
-    ws.end(CLOSE_SERVER_DRAINING, "server draining");
+    refuse(ws, reconnect, handshake.json, CLOSE_SERVER_DRAINING, "server draining");
     return;
   }
   const conn = new Connection(ctx, ws, handshake.claims, handshake.token, handshake.json);
@@ -87,6 +86,13 @@ export function onOpen(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
   ctx.metrics.sockets.inc();
   const first = ctx.registry.add(conn);
   void welcome(ctx, conn, first);
+}
+
+/** A socket that gets one frame and is closed, inside the open callback (no Connection, nothing kept). */
+function refuse(ws: WebSocket<SocketData>, frame: OutFrame, json: boolean, code: number, reason: string): void {
+  const socket = new SocketHandle(ws);
+  socket.send(frame.encode(0, json), !json);
+  socket.end(code, reason);
 }
 
 /**

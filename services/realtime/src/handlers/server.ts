@@ -10,6 +10,15 @@ export interface ListeningEdge {
   stopListening(): void;
 }
 
+/** Nothing thrown may unwind into uWS's native loop: it is logged and the node carries on. */
+function guarded(ctx: EdgeContext, where: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    ctx.logger.error({ err, where }, "uWS handler threw");
+  }
+}
+
 export async function listenEdge(ctx: EdgeContext, host: string, port: number): Promise<ListeningEdge> {
   const app = uWS.App().ws<SocketData>("/ws", {
     maxPayloadLength: ctx.tuning.hardMaxPayloadBytes,
@@ -20,10 +29,10 @@ export async function listenEdge(ctx: EdgeContext, host: string, port: number): 
     closeOnBackpressureLimit: 0,
     idleTimeout: 60,
     sendPingsAutomatically: true,
-    upgrade: (res, req, context) => onUpgrade(ctx, res, req, context),
-    open: (ws) => onOpen(ctx, ws),
-    message: (ws, data, isBinary) => onMessage(ctx, ws, data, isBinary),
-    close: (ws) => onClose(ctx, ws),
+    upgrade: (res, req, context) => guarded(ctx, "upgrade", () => onUpgrade(ctx, res, req, context)),
+    open: (ws) => guarded(ctx, "open", () => onOpen(ctx, ws)),
+    message: (ws, data, isBinary) => guarded(ctx, "message", () => onMessage(ctx, ws, data, isBinary)),
+    close: (ws) => guarded(ctx, "close", () => onClose(ctx, ws)),
   });
   app.any("/*", (res) => {
     res.writeStatus("404 Not Found").end("websocket endpoint is /ws");
