@@ -29,7 +29,11 @@ import { handleTyping } from "./typing.js";
 export const CLOSE_SERVER_DRAINING = 1012;
 
 interface Subprotocols {
-  /** What the server answers in Sec-WebSocket-Protocol: must be one the client offered. */
+  /**
+   * What the server answers in Sec-WebSocket-Protocol: one of the Parley protocols the client
+   * offered, or "" (no header) if it offered none. Never the `parley.auth.<jwt>` entry: echoing
+   * it would copy the access token into every proxy's response log.
+   */
   selected: string;
   json: boolean;
   token: string | undefined;
@@ -39,7 +43,10 @@ export function parseSubprotocols(header: string): Subprotocols {
   const offered = header.split(",").map((s) => s.trim()).filter(Boolean);
   const json = offered.includes(JSON_SUBPROTOCOL) && !offered.includes(PROTO_SUBPROTOCOL);
   const token = offered.find((p) => p.startsWith(AUTH_SUBPROTOCOL_PREFIX))?.slice(AUTH_SUBPROTOCOL_PREFIX.length);
-  const selected = json ? JSON_SUBPROTOCOL : offered.includes(PROTO_SUBPROTOCOL) ? PROTO_SUBPROTOCOL : (offered[0] ?? "");
+  // No Parley protocol offered: binary protobuf (the default) without a Sec-WebSocket-Protocol
+  // answer. A browser that offered only other entries fails its own handshake then, which is right:
+  // it asked for no protocol this server speaks (the SDK always offers one).
+  const selected = json ? JSON_SUBPROTOCOL : offered.includes(PROTO_SUBPROTOCOL) ? PROTO_SUBPROTOCOL : "";
   return { selected, json, token };
 }
 
