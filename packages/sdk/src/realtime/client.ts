@@ -21,7 +21,7 @@ import {
   type Welcome,
 } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { backoffDelayMs } from "./backoff.js";
-import { AUTH_SUBPROTOCOL_PREFIX, SUBPROTOCOLS, decodeServerFrame, encodeClientFrame, type ClientFrameInit, type RealtimeProtocol } from "./codec.js";
+import { AUTH_SUBPROTOCOL_PREFIX, SUBPROTOCOLS, decodeServerFrame, encodeClientFrame, resumeFrames, type ClientFrameInit, type RealtimeProtocol } from "./codec.js";
 import { TypedEmitter } from "./emitter.js";
 import { OrderedStreams, type GapInfo } from "./ordered-streams.js";
 import { OPEN, jwtExpiryMs, openSocket, type WebSocketConstructor, type WebSocketLike } from "./socket.js";
@@ -225,7 +225,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
         this.welcomedThisSocket = true;
         this.setState("open");
         this.emit("welcome", k.value);
-        this.send({ kind: { case: "hello", value: { cursors: this.streams.cursors(), deviceId: this.opts.deviceId ?? "" } } });
+        for (const frame of resumeFrames(this.streams.cursors(), this.opts.deviceId ?? "")) this.send(frame);
         // Subscriptions are per socket on the server: a new socket starts with none.
         if (this.presenceConversationId) this.sendPresenceSubscribe();
         if (k.value.tokenExpiresAt) this.scheduleReauth(Number(k.value.tokenExpiresAt.seconds) * 1000);

@@ -133,6 +133,8 @@ export class Connection {
   /** Per-socket caches for typing (lazy: most sockets never type). */
   memberCache: Map<string, { memberIds: string[]; untilMs: number }> | undefined;
   blockedCache: { ids: Set<string>; untilMs: number } | undefined;
+  /** Cursors of a Hello{more: true} still arriving in ResumeCursors frames (see resume.ts). */
+  collectingCursors: Map<string, bigint> | undefined;
   /** Bumped per PresenceSubscribe: an older request still awaiting chat must not install itself. */
   presenceSubscribeSeq = 0;
 
@@ -311,6 +313,7 @@ export class Connection {
     this.pending = undefined;
     this.preHello = undefined;
     this.syncing = undefined;
+    this.collectingCursors = undefined;
     this.outFrames = undefined;
     this.outIds = undefined;
     this.ctx.pendingSockets.delete(this);

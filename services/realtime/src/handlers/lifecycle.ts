@@ -23,7 +23,7 @@ import { CLOSE_BAD_CLIENT, Connection, type SocketData } from "./connection.js";
 import type { EdgeContext } from "./context.js";
 import { SocketHandle } from "./socket-handle.js";
 import { handlePresenceSubscribe } from "./presence-subscribe.js";
-import { resume } from "./resume.js";
+import { onHello, onResumeCursors } from "./resume.js";
 import { handleTyping } from "./typing.js";
 
 export const CLOSE_SERVER_DRAINING = 1012;
@@ -186,12 +186,12 @@ export function onMessage(ctx: EdgeContext, ws: WebSocket<SocketData>, data: Arr
   const kind = frame.kind;
   switch (kind.case) {
     case "hello":
-      if (conn.helloReceived) {
-        badFrame(ctx, conn, "hello: already received on this socket; reconnect to resume again");
-        return;
-      }
-      void resume(ctx, conn, kind.value).catch((err: unknown) => failSocket(ctx, conn, err, "resume"));
+    case "resumeCursors": {
+      const fail = (err: unknown) => failSocket(ctx, conn, err, "resume");
+      const refused = kind.case === "hello" ? onHello(ctx, conn, kind.value, fail) : onResumeCursors(ctx, conn, kind.value, fail);
+      if (refused !== undefined) badFrame(ctx, conn, refused);
       return;
+    }
     case "ack": {
       const { neverSent } = conn.ack(kind.value.deliveryIds);
       if (neverSent > 0) badFrame(ctx, conn, `ack: ${neverSent} delivery id(s) were never sent on this socket`);
