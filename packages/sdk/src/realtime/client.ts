@@ -96,6 +96,8 @@ const CLOSE_UNAUTHENTICATED = 4401;
  * edge. 200 ms is far below the edge's 5 s re-send timer.
  */
 const ACK_GAP_FACTOR = 4;
+/** Delivery ids per Ack frame (the edge refuses more than 8,192). */
+const ACK_IDS_PER_FRAME = 1_000;
 const HISTORY_PAGE = 200;
 
 export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
@@ -402,10 +404,13 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     if (this.pendingAcks.length === 0) return;
-    const deliveryIds = this.pendingAcks;
+    const ids = this.pendingAcks;
     this.pendingAcks = [];
     this.lastAckAtMs = Date.now();
-    this.send({ kind: { case: "ack", value: { deliveryIds } } });
+    // The edge takes at most 8,192 ids per Ack frame; 1,000 also keeps a frame far below 64 KiB.
+    for (let i = 0; i < ids.length; i += ACK_IDS_PER_FRAME) {
+      this.send({ kind: { case: "ack", value: { deliveryIds: ids.slice(i, i + ACK_IDS_PER_FRAME) } } });
+    }
   }
 
   private send(frame: ClientFrameInit): boolean {

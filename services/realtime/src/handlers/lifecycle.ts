@@ -193,6 +193,10 @@ export function onMessage(ctx: EdgeContext, ws: WebSocket<SocketData>, data: Arr
       return;
     }
     case "ack": {
+      if (kind.value.deliveryIds.length > ctx.tuning.maxAckIds) {
+        badFrame(ctx, conn, `ack: at most ${ctx.tuning.maxAckIds} delivery ids per frame`);
+        return;
+      }
       const { neverSent } = conn.ack(kind.value.deliveryIds);
       if (neverSent > 0) badFrame(ctx, conn, `ack: ${neverSent} delivery id(s) were never sent on this socket`);
       return;

@@ -22,6 +22,9 @@ function guarded(ctx: EdgeContext, where: string, fn: () => void): void {
 export async function listenEdge(ctx: EdgeContext, host: string, port: number): Promise<ListeningEdge> {
   const app = uWS.App().ws<SocketData>("/ws", {
     maxPayloadLength: ctx.tuning.hardMaxPayloadBytes,
+    // No permessage-deflate: a compressed frame would be inflated before any limit of ours sees it
+    // (the compression-bomb shape of audit item 1). uWS's default, stated so nobody turns it on lightly.
+    compression: uWS.DISABLED,
     // Above maxBufferedBytes the socket is closed as a slow consumer first;
     // this is uWS's own hard stop, where a send is dropped (send() returns 2,
     // which also closes the socket: never a silent drop).
