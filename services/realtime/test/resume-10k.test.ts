@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@parley/platform/testing";
 import { conversations, members } from "@parley/chat/store/schema";
-import { AUTH_SUBPROTOCOL_PREFIX } from "@parley/sdk/realtime/codec";
+import { AUTH_SUBPROTOCOL_PREFIX, encodeClientFrame, resumeFrames } from "@parley/sdk/realtime/codec";
 import { rawSocket } from "./raw-socket.js";
 import { send, startEdgeHarness, synced, texts, type Account, type EdgeHarness } from "./harness.js";
 
@@ -72,10 +72,19 @@ describe("resume with 10,000 conversations", () => {
     });
   });
 
-  it("one Hello frame with 10,000 cursors is still refused as too big (1009): the SDK never sends one", async () => {
+  it("the SDK's resume frames stay under the 64 KiB frame limit in both encodings, even with the largest seqs", () => {
+    const cursors = Object.fromEntries(Array.from({ length: TOTAL }, () => [randomUUID(), 2n ** 63n - 1n]));
+    for (const protocol of ["proto", "json"] as const) {
+      const frames = resumeFrames(cursors, "device-1234567890").map((f) => encodeClientFrame(f, protocol));
+      expect(frames.length).toBeGreaterThan(1);
+      for (const f of frames) expect(typeof f === "string" ? Buffer.byteLength(f) : f.byteLength).toBeLessThan(64 * 1024);
+    }
+  });
+
+  it("one Hello frame with 1,600 cursors is still refused as too big (1009): the SDK never sends one", async () => {
     const ws = rawSocket(h.wsUrl(h.nodes[0]!), ["parley.v1.proto", AUTH_SUBPROTOCOL_PREFIX + alice.accessToken]);
     await waitFor(() => ws.frames.some((f) => f.kind.case === "welcome"));
-    ws.send({ kind: { case: "hello", value: { cursors: Object.fromEntries(seeded.map((id) => [id, 0n])) } } });
+    ws.send({ kind: { case: "hello", value: { cursors: Object.fromEntries(seeded.slice(0, 1_600).map((id) => [id, 0n])) } } });
     expect((await ws.closed).code).toBe(1009);
   });
 });

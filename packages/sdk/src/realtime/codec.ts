@@ -23,10 +23,11 @@ export function decodeServerFrame(data: unknown): ServerFrame {
 
 /**
  * Cursors per resume frame. A client frame may be at most 64 KiB; a cursor (a
- * UUID key and a seq) takes ~50 bytes in either encoding, so 1,000 stay well
- * under it. More than that go out as Hello{more: true} + ResumeCursors frames.
+ * UUID key and a seq) takes up to ~61 bytes in protobuf JSON (a 19-digit seq as
+ * a string), ~60 in binary, so 800 stay under 50 KB. More than that go out as
+ * Hello{more: true} + ResumeCursors frames.
  */
-export const CURSORS_PER_FRAME = 1_000;
+export const CURSORS_PER_FRAME = 800;
 
 /** The resume frames for a cursor set: one Hello when it fits, else Hello{more} + ResumeCursors chunks. */
 export function resumeFrames(cursors: Record<string, bigint>, deviceId: string): ClientFrameInit[] {
