@@ -35,12 +35,12 @@ describe("blocks reach no path from the blocked user to the blocker", () => {
   /** Both projections (chat's in Postgres, the edge's in the EphemeralStore) hold the block. */
   async function blockEverywhere(blocker: Account, blocked: Account, dm: string): Promise<void> {
     await blocker.friends.blockUser({ userId: blocked.id });
-    await waitFor(async () => (await codeOf(send(blocker, dm, "probe"))) === Code.PermissionDenied);
+    await waitFor(async () => (await codeOf(send(blocker, dm, "probe"))) === Code.PermissionDenied, { timeoutMs: 20_000 });
     const keys = [blockedByKey(blocker.id), blockersOfKey(blocked.id)];
     await waitFor(async () => {
       const sets = await h.deps.ephemeral.setMembersMany(keys);
       return sets.get(keys[0]!)?.includes(blocked.id) === true && sets.get(keys[1]!)?.includes(blocker.id) === true;
-    });
+    }, { timeoutMs: 20_000 });
   }
 
   it("send, reply, forward, edit, delete and read receipts in the direct chat; typing and presence in a shared group", async () => {
