@@ -64,14 +64,14 @@ describe("blocks reach no path from the blocked user to the blocker", () => {
     const mark = { a: { ...lengths(ra) }, b: { ...lengths(rb) } };
 
     // Writes into the direct chat: refused with the same code as send, and nothing reaches a.
-    const refused = [
-      send(b, dm.id, "after the block"),
-      b.messages.sendMessage({ conversationId: dm.id, clientMessageId: randomUUID(), text: "reply", replyToMessageId: fromB.id }),
-      b.messages.sendMessage({ conversationId: dm.id, clientMessageId: randomUUID(), forwardMessageId: inGroup.id }),
-      b.messages.editMessage({ messageId: fromB.id, text: "edited after the block" }),
-      b.messages.deleteMessage({ messageId: fromB.id }),
+    const refused: Array<[string, () => Promise<unknown>]> = [
+      ["send", () => send(b, dm.id, "after the block")],
+      ["reply", () => b.messages.sendMessage({ conversationId: dm.id, clientMessageId: randomUUID(), text: "reply", replyToMessageId: fromB.id })],
+      ["forward", () => b.messages.sendMessage({ conversationId: dm.id, clientMessageId: randomUUID(), forwardMessageId: inGroup.id })],
+      ["edit", () => b.messages.editMessage({ messageId: fromB.id, text: "edited after the block" })],
+      ["delete", () => b.messages.deleteMessage({ messageId: fromB.id })],
     ];
-    for (const call of refused) expect(await codeOf(call)).toBe(Code.PermissionDenied);
+    for (const [what, call] of refused) expect(await codeOf(call()), what).toBe(Code.PermissionDenied);
     // The blocker is refused too: a block ends the direct chat both ways.
     expect(await codeOf(a.messages.editMessage({ messageId: fromA.id, text: "x" }))).toBe(Code.PermissionDenied);
 
