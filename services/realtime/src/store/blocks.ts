@@ -6,7 +6,7 @@
  * `blockers-of:<u>` (who blocked u), so "everyone on either side of a block
  * with u" is one read of two keys, whatever the group size. Fed by identity's
  * block events (one durable consumer shared by all nodes, in order) and
- * rebuilt from identity's ListBlocked whenever the blocker connects, so a lost
+ * merged with identity's ListBlocked whenever the blocker connects, so a lost
  * or reordered event heals at the blocker's next connection.
  */
 import { fromBinary } from "@bufbuild/protobuf";
@@ -49,18 +49,24 @@ export async function startBlocksConsumer(deps: { bus: EventBus; ephemeral: Ephe
 }
 
 /**
- * Identity's current list for a user who just connected: replaces whatever the
- * events left, and brings the mirror sets in line (added for every current
- * block, so a lost "created" heals; removed for what the old set had beyond
- * the list, so a lost "removed" heals).
+ * Identity's current list for a user who just connected, merged into what the
+ * events left: every listed block is added (a lost "created" heals) and every
+ * entry the set had *before identity was asked* but the list lacks is removed
+ * (a lost "removed" heals). An entry a block event added while identity was
+ * being asked is left alone: overwriting the set with a list read a moment
+ * earlier would drop it. Both directions (the mirror set) move together.
  */
-export async function refreshBlocks(store: EphemeralStore, blockerId: string, blockedIds: readonly string[]): Promise<void> {
+export async function refreshBlocks(
+  store: EphemeralStore,
+  blockerId: string,
+  currentBlockedIds: () => Promise<readonly string[]>,
+): Promise<void> {
   const before = await blockedBy(store, blockerId);
-  await store.replaceSet(blockedByKey(blockerId), blockedIds);
-  const now = new Set(blockedIds);
+  const current = await currentBlockedIds();
+  const now = new Set(current);
   await Promise.all([
-    ...blockedIds.map((id) => store.addToSet(blockersOfKey(id), blockerId)),
-    ...[...before].filter((id) => !now.has(id)).map((id) => store.removeFromSet(blockersOfKey(id), blockerId)),
+    ...current.map((id) => setBlock(store, blockerId, id, true)),
+    ...[...before].filter((id) => !now.has(id)).map((id) => setBlock(store, blockerId, id, false)),
   ]);
 }
 
