@@ -6,7 +6,8 @@
  * edge nodes. Absence is asserted against controls that arrive after the
  * removal on the same nodes: a watcher's socket on each node sees the same
  * presence change and typing signal, and a direct message reaches the removed
- * user's sockets after them.
+ * user's sockets after them. The other way too: a remaining member's subscription
+ * stops watching the removed member.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConversationChange, type ServerFrame } from "@parley/gen/parley/realtime/v1/frames_pb";
@@ -72,6 +73,9 @@ describe("removal from a group, on two edge nodes", () => {
       // r on both nodes, viewing the group; w (the control) on both nodes, viewing it too.
       const rSockets = [await rawClient(r, nodeA), await rawClient(r, nodeB)];
       for (const ws of rSockets) ws.send({ kind: { case: "presenceSubscribe", value: { conversationId: group.id } } });
+      // w also views it from a raw socket that never re-subscribes (the SDK re-subscribes on UPDATED).
+      const wRaw = await rawClient(w, nodeB);
+      wRaw.send({ kind: { case: "presenceSubscribe", value: { conversationId: group.id } } });
       const wSockets = [h.connect(w, { node: nodeA }), h.connect(w, { node: nodeB })];
       await Promise.all(wSockets.map((s) => synced(s)));
       for (const s of wSockets) s.client.subscribePresence(group.id);
@@ -90,6 +94,8 @@ describe("removal from a group, on two edge nodes", () => {
       if (how === "RemoveMember") await owner.conversations.removeMember({ conversationId: group.id, userId: r.id });
       else await r.conversations.leaveConversation({ conversationId: group.id });
       await waitFor(() => rSockets.every((ws) => removedFrom(ws.frames, group.id)));
+      await waitFor(() => wRaw.frames.some((f) => f.kind.case === "conversation" && f.kind.value.change === ConversationChange.UPDATED && f.kind.value.conversation?.id === group.id));
+      const wRawMark = wRaw.frames.length;
       const rMarks = rSockets.map((ws) => ws.frames.length);
       const wMarks = wSockets.map((s) => ({ presence: s.presence.length, typing: s.typing.length }));
 
@@ -116,6 +122,22 @@ describe("removal from a group, on two edge nodes", () => {
       for (const [i, s] of wSockets.entries()) {
         expect(s.typing.slice(wMarks[i]!.typing).filter((t) => t.userId === r.id), `r's typing on node ${i}`).toEqual([]);
       }
+
+      // The other way: the remaining members' subscription no longer watches r. r goes offline
+      // (the owner, r's friend, hears it through the router, so it has been published), then x
+      // (not w's friend: only the presence watch tells w, in order after r's change) comes back;
+      // w's raw socket sees x and nothing of r.
+      const ro = h.connect(owner, { node: nodeA });
+      await synced(ro);
+      const roFrom = ro.presence.length;
+      for (const ws of rSockets) ws.close();
+      await waitFor(() => saw(ro, r.id, false, roFrom));
+      const rx2 = h.connect(x, { node: nodeA });
+      await synced(rx2);
+      await waitFor(() => presenceOf(wRaw.frames.slice(wRawMark), x.id).some((p) => p.online));
+      expect(presenceOf(wRaw.frames.slice(wRawMark), r.id)).toEqual([]);
+      rx2.close();
+      ro.close();
     }, 60_000);
   }
 });
