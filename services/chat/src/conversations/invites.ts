@@ -76,8 +76,9 @@ export async function revokeInviteCode(ctx: ChatContext, me: string, code: strin
 /**
  * Redeems an invite. Refused, as if the code were unknown, when the invite's
  * creator or a current admin has blocked the joiner: they decide who is in the
- * group (AddMembers refuses the same pair), and a forwarded or leaked code must
- * not walk a blocked user past them. The answer does not reveal the block.
+ * group, and a code is an open door rather than a decision about this joiner,
+ * so a forwarded or leaked code must not walk someone any of them blocked past
+ * them. The answer does not reveal the block (services/chat/README.md, Blocks).
  */
 export async function joinByInvite(ctx: ChatContext, me: string, code: string): Promise<Conversation> {
   const row = await ctx.db.transaction(async (tx) => {

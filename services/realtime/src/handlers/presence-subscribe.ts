@@ -22,20 +22,22 @@ export async function handlePresenceSubscribe(ctx: EdgeContext, conn: Connection
   // Replacing starts now: changes of the previous conversation stop even if the new one fails.
   ctx.presenceSubscriptions.unsubscribe(conn);
   if (!conversationId) return;
-  const superseded = () => conn.closed || seq !== conn.presenceSubscribeSeq || hasLeft(conn, conversationId);
+  const superseded = () => conn.closed || seq !== conn.presenceSubscribeSeq;
+  // A chat answer read before a removal that was delivered since is stale: install nothing.
+  const stale = () => superseded() || hasLeft(conn, conversationId);
   try {
     const { memberIds } = await ctx.peers.conversation(conn.token, conversationId);
-    if (superseded()) return;
+    if (stale()) return;
     const others = memberIds.filter((id) => id !== conn.userId).slice(0, ctx.tuning.maxPresenceMembers);
     const hidden = await blockedEitherWay(ctx.deps.ephemeral, conn.userId);
-    if (superseded()) return;
+    if (stale()) return;
     // Every member is watched, blocked ones included: the live path re-checks blocks per change,
     // so an unblock shows the member's next change without a new subscription.
     ctx.presenceSubscriptions.subscribe(conn, conversationId, others);
     const visible = others.filter((id) => !hidden.has(id));
     if (visible.length === 0) return;
     const presence = await ctx.deps.presence.info(visible);
-    if (superseded()) return;
+    if (stale()) return;
     for (const [userId, info] of presence) {
       const changed = create(PresenceChangedSchema, {
         userId,
