@@ -5,6 +5,7 @@ import { decodeCursor, encodeCursor } from "../cursor.js";
 import { enqueueReadReceipt } from "../events/publish.js";
 import { unreadCount } from "../mappers.js";
 import { memberIds } from "../store/conversations.js";
+import { directPairBlocked } from "../store/social-graph.js";
 import { advanceReadSeq, pageOfHistory, searchMessagesOf, type ListDirectionName } from "../store/messages.js";
 import type { MessageRow } from "../store/schema.js";
 
@@ -22,7 +23,9 @@ export async function listMessages(
 
 /**
  * Moves the read cursor forward only, clamped to last_seq. A receipt is
- * emitted only when the cursor actually moved.
+ * emitted only when the cursor actually moved. In a direct chat with a block
+ * either way the receipt goes to the reader's own devices only: the cursor is
+ * the reader's, but "read" must not reach the other side.
  */
 export async function markRead(
   ctx: ChatContext,
@@ -35,7 +38,8 @@ export async function markRead(
     const target = seq < conversation.lastSeq ? seq : conversation.lastSeq;
     const readSeq = (await advanceReadSeq(tx, conversationId, me, target)) ?? mine.readSeq;
     if (readSeq > mine.readSeq) {
-      await enqueueReadReceipt(tx, { conversationId, userId: me, readSeq, recipientIds: await memberIds(tx, conversationId) });
+      const recipientIds = (await directPairBlocked(tx, conversation)) ? [me] : await memberIds(tx, conversationId);
+      await enqueueReadReceipt(tx, { conversationId, userId: me, readSeq, recipientIds });
     }
     return { readSeq, unreadCount: unreadCount(conversation.lastSeq, readSeq) };
   });
