@@ -6,6 +6,7 @@
  * never `internal`, and must write nothing.
  */
 import { randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
@@ -105,6 +106,23 @@ describe("request size (item 1)", () => {
     const body = utf8(`{"conversationId":"${conversationId}","clientMessageId":"${randomUUID()}","text":"${text}"}`);
     const answer = await connectUnary(parley.apiUrl, SEND, body, { "content-type": "application/json", authorization: `Bearer ${token}` });
     expect(answer.code).toBe("ok");
+  });
+});
+
+describe("bodies that are not valid compressed data", () => {
+  const json = utf8(JSON.stringify({ email: "gz@example.com", username: "gz", password: "long enough pass 1" }));
+  const truncated = gzipSync(json).subarray(0, 12);
+
+  it("answers invalid_argument, not internal, for a truncated gzip body (Connect and gRPC)", async () => {
+    const viaConnect = await connectUnary(parley.apiUrl, REGISTER, truncated, { "content-type": "application/json", "content-encoding": "gzip" });
+    expect(viaConnect).toMatchObject({ status: 400, code: "invalid_argument" });
+    const viaGrpc = await grpcCall(parley.apiUrl, REGISTER, grpcFrame(truncated, true), { "grpc-encoding": "gzip" });
+    expect(viaGrpc.code).toBe("invalid_argument");
+  });
+
+  it("answers invalid_argument for a body that claims brotli and is not", async () => {
+    const answer = await connectUnary(parley.apiUrl, REGISTER, new Uint8Array([0]), { "content-type": "application/json", "content-encoding": "br" });
+    expect(answer).toMatchObject({ status: 400, code: "invalid_argument" });
   });
 });
 

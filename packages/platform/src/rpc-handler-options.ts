@@ -4,7 +4,9 @@
  * request is bounded and decoded the same way whichever way it enters.
  */
 import type { JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
-import type { ConnectRouterOptions } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouterOptions } from "@connectrpc/connect";
+import type { Compression } from "@connectrpc/connect/protocol";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 
 /**
  * Largest request message a method accepts, in bytes, after decompression.
@@ -34,7 +36,31 @@ const jsonOptions: Partial<JsonReadOptions & JsonWriteOptions> & { textDecoder: 
   textDecoder: new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }),
 };
 
+/**
+ * connect-node's gzip and brotli, except that a body which is not valid
+ * compressed data is the client's fault: connect-node answers `internal` for
+ * zlib's "unexpected end of file" (a truncated body) and for some brotli
+ * errors. Size errors (`resource_exhausted`) pass unchanged.
+ */
+function clientFaultOnBadData(compression: Compression): Compression {
+  return {
+    name: compression.name,
+    compress: (bytes) => compression.compress(bytes),
+    async decompress(bytes, readMaxBytes) {
+      try {
+        return await compression.decompress(bytes, readMaxBytes);
+      } catch (err) {
+        const error = ConnectError.from(err);
+        if (error.code !== Code.Internal) throw error;
+        throw new ConnectError(`request body is not valid ${compression.name} data`, Code.InvalidArgument, undefined, undefined, err);
+      }
+    },
+  };
+}
+
+const acceptCompression = [clientFaultOnBadData(compressionGzip), clientFaultOnBadData(compressionBrotli)];
+
 /** Options for `connectNodeAdapter` and `createRouterTransport({ router })`. */
-export function rpcHandlerOptions(): Pick<ConnectRouterOptions, "readMaxBytes" | "jsonOptions"> {
-  return { readMaxBytes: RPC_READ_MAX_BYTES, jsonOptions };
+export function rpcHandlerOptions(): Pick<ConnectRouterOptions, "readMaxBytes" | "jsonOptions" | "acceptCompression"> {
+  return { readMaxBytes: RPC_READ_MAX_BYTES, jsonOptions, acceptCompression };
 }

@@ -95,7 +95,8 @@ export async function grpcCall(
         if (!settled) reject(err);
       });
       stream.on("close", () => {
-        if (!settled) reject(new Error(`gRPC stream closed without grpc-status (HTTP ${status})`));
+        // No grpc-status at all: the router refused the request as HTTP (415 for a content type it does not serve).
+        if (!settled) resolve({ status, code: `http_${status}`, message: "" });
       });
       stream.end(body);
     });
