@@ -20,6 +20,7 @@ import {
   type PlatformDeps,
   type ServiceModule,
 } from "@parley/platform";
+import { rpcHandlerOptions } from "@parley/platform/rpc-handler-options";
 import { createIdentityService } from "@parley/identity";
 import { createChatService } from "@parley/chat";
 import { createNotificationService } from "@parley/notification";
@@ -72,7 +73,7 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
       identity.routes(router);
       chat.routes(router);
     },
-    { router: { interceptors: createInterceptors(deps) } },
+    { router: { ...rpcHandlerOptions(), interceptors: createInterceptors(deps) } },
   );
   const realtime = await createRealtimeService(deps, { chat: inProcess, identity: inProcess, port: wsPort, host });
   const modules: ServiceModule[] = [identity, chat, notification, realtime, webConfigModule(config)];

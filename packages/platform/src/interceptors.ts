@@ -80,7 +80,8 @@ export function createInterceptors(deps: PlatformDeps): Interceptor[] {
       duration.observe({ procedure, code }, seconds);
       const fields = { code, ms: Math.round(seconds * 1000), reason: error.rawMessage };
       const cause = err instanceof ConnectError ? err.cause : err;
-      if (internal) log.error({ ...fields, err, cause }, "rpc failed");
+      // One error object per line: the original failure if there is one (serialized without query values, logger.ts).
+      if (internal) log.error({ ...fields, err: cause ?? err }, "rpc failed");
       else if (error.code === Code.Unavailable) log.warn({ ...fields, cause }, "rpc unavailable");
       else log.info(fields, "rpc rejected");
       error.metadata.set(REQUEST_ID_HEADER, reqId);

@@ -15,6 +15,7 @@ import { createStaticHandler } from "./http/static.js";
 import { pathOf, sendText, type AnyRequest, type AnyResponse } from "./http/types.js";
 import { createInterceptors } from "./interceptors.js";
 import { assertPoliciesExist } from "./rate-limit-policies.js";
+import { rpcHandlerOptions } from "./rpc-handler-options.js";
 import type { PlatformDeps, ServiceModule } from "./types.js";
 
 
@@ -77,6 +78,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   };
 
   const connectHandler = connectNodeAdapter({
+    // Request size bound (also after decompression) and strict UTF-8 for JSON bodies.
+    ...rpcHandlerOptions(),
     routes: (router) => {
       for (const m of modules) m.routes(router);
       // Fail at start-up, not on the first call, if a proto names a policy we don't have.

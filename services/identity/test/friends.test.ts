@@ -133,7 +133,7 @@ describe("requests", () => {
       [() => alice.clients.friends.blockUser({ userId: "0b5c3a9e-3333-4333-8333-333333333333" }), Code.NotFound, "user not found"],
       [() => alice.clients.friends.unblockUser({ userId: "zzz" }), Code.InvalidArgument, "user_id must be a UUID"],
       [() => alice.clients.friends.listFriends({ pageSize: 101 }), Code.InvalidArgument, /page_size/],
-      [() => alice.clients.friends.listFriendRequests({ pageToken: "%%%" }), Code.InvalidArgument, "page_token is invalid"],
+      [() => alice.clients.friends.listFriendRequests({ pageToken: "%%%" }), Code.InvalidArgument, "page_token is not a page token"],
     ]);
   });
 

@@ -1,7 +1,7 @@
 /** ListMessages, MarkRead, SearchMessages. */
 import type { ChatContext } from "../context.js";
 import { requireMember } from "../access.js";
-import { decodeCursor, encodeCursor } from "../cursor.js";
+import { messageSearchPageTokens } from "../cursor.js";
 import { enqueueReadReceipt } from "../events/publish.js";
 import { unreadCount } from "../mappers.js";
 import { memberIds } from "../store/conversations.js";
@@ -53,13 +53,13 @@ export async function searchMessages(
   pageSize: number,
   pageToken: string,
 ): Promise<{ rows: MessageRow[]; nextPageToken: string }> {
-  const after = decodeCursor(pageToken);
+  const after = messageSearchPageTokens.decode(pageToken);
   if (conversationId !== undefined) await requireMember(ctx.db, conversationId, me);
   const rows = await searchMessagesOf(ctx.db, me, query, conversationId, after, pageSize + 1);
   const page = rows.slice(0, pageSize);
   const last = page.at(-1);
   return {
     rows: page,
-    nextPageToken: rows.length > pageSize && last !== undefined ? encodeCursor({ at: last.createdAt, id: last.id }) : "",
+    nextPageToken: rows.length > pageSize && last !== undefined ? messageSearchPageTokens.encode({ at: last.createdAt, id: last.id }) : "",
   };
 }
