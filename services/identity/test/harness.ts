@@ -11,7 +11,15 @@ import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
 import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
 import type { User } from "@parley/gen/parley/identity/v1/user_pb";
 import { decodeEvent, type BusMessage, type Database, type Subscription } from "@parley/platform";
-import { bearer, createTestPlatform, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
+import {
+  bearer,
+  createTestPlatform,
+  openVerificationToken,
+  startTestServer,
+  waitFor,
+  type TestPlatform,
+  type TestServer,
+} from "@parley/platform/testing";
 import { asc } from "drizzle-orm";
 import { expect } from "vitest";
 import { createIdentityService } from "../src/index.js";
@@ -90,7 +98,7 @@ export async function verificationTokenFor(h: Harness, email: string, opts: { af
     found = mine.at(-1);
     return found !== undefined;
   });
-  return found!.verificationToken;
+  return openVerificationToken(h.tp.deps.config, found!);
 }
 
 export const PASSWORD = "correct horse 42";
