@@ -56,9 +56,10 @@ export function clientsOn(transport: Transport): Clients {
  * `rateLimitScale` raises every limit (like RATE_LIMIT_SCALE in load tests):
  * the whole file calls from 127.0.0.1, and "auth" allows 20 calls a minute per IP.
  */
-export async function startHarness(opts: { rateLimitScale?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { rateLimitScale?: number; emailVerificationTtlSec?: number } = {}): Promise<Harness> {
   const tp = await createTestPlatform();
   tp.deps.config.rateLimitScale = opts.rateLimitScale ?? 100;
+  if (opts.emailVerificationTtlSec) tp.deps.config.emailVerificationTtlSec = opts.emailVerificationTtlSec;
   const server = await startTestServer(tp.deps, [await createIdentityService(tp.deps)]);
   const events: BusMessage[] = [];
   const subscription: Subscription = await tp.deps.bus.consume({
