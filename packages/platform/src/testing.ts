@@ -10,6 +10,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Ht
 import { Redis } from "ioredis";
 import { connect as connectNats } from "nats";
 import pg from "pg";
+import { pino, type Logger } from "pino";
 import { assemblePlatform, type Platform } from "./bootstrap.js";
 import { createBus } from "./bus/index.js";
 import { loadConfig, type PlatformConfig } from "./config.js";
@@ -229,4 +230,11 @@ export function openVerificationToken(
 ): string {
   if (!config.verificationTokenKey || !event.user || event.sealedVerificationToken.length === 0) return "";
   return openSecret(config.verificationTokenKey, event.sealedVerificationToken, event.user.id);
+}
+
+/** A logger at `trace` that keeps every JSON line it writes, for tests asserting what is (not) logged. */
+export function createCapturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = pino({ level: "trace" }, { write: (line: string) => void lines.push(line) });
+  return { logger, lines };
 }
