@@ -7,6 +7,5 @@ import type { PlatformConfig } from "../config.js";
 export function configNotices(config: PlatformConfig): Record<string, string> {
   const notices: Record<string, string> = {};
   if (!config.emailVerification) notices.emailVerification = "off: accounts are verified on register (EMAIL_VERIFICATION=off)";
-  if (config.devMailbox && config.smtpUrl === undefined) notices.devMailbox = "on: mail is readable by anyone through DevMailboxService (DEV_MAILBOX=true)";
   return notices;
 }
