@@ -110,6 +110,8 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
       CHAT_URL: chatUrl,
     };
     const jwksUrl = `${identityUrl}/.well-known/jwks.json`;
+    // Identity seals verification tokens for notification with it (the chart mounts it into those two only).
+    const tokenKey = randomBytes(32).toString("base64");
     const launch = (svc: ServiceName, label: string, port: number, env: Record<string, string>): Node => {
       const proc = startService(svc, label, { ...common, PORT: String(port), NODE_ID: label, ...env });
       procs.push(proc);
@@ -121,9 +123,9 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
     // All at once, as a Deployment rollout does: nothing may depend on another service being up first.
     // Only identity holds the private key; the others verify against its JWKS.
     const started = [
-      launch("identity", "identity", ports.identity, { JWT_PRIVATE_JWK: JSON.stringify(privateJwk) }),
+      launch("identity", "identity", ports.identity, { JWT_PRIVATE_JWK: JSON.stringify(privateJwk), VERIFICATION_TOKEN_KEY: tokenKey }),
       launch("chat", "chat", ports.chat, { JWKS_URL: jwksUrl }),
-      launch("notification", "notification", ports.notification, { JWKS_URL: jwksUrl }),
+      launch("notification", "notification", ports.notification, { JWKS_URL: jwksUrl, VERIFICATION_TOKEN_KEY: tokenKey }),
     ];
     for (const label of ["edge-a", "edge-b"]) {
       const [httpPort, wsPort] = edgePorts.splice(0, 2) as [number, number];

@@ -39,6 +39,10 @@
   value: {{ $c.refreshReuseGraceSec | int64 | quote }}
 - name: MAIL_FROM
   value: {{ $c.mailFrom | quote }}
+- name: EMAIL_VERIFICATION
+  value: {{ $c.emailVerification | toString | quote }}
+- name: EMAIL_VERIFICATION_TTL
+  value: {{ $c.emailVerificationTtl | int64 | quote }}
 - name: TRUST_PROXY
   value: {{ $c.trustProxy | toString | quote }}
 - name: RATE_LIMIT_SCALE
@@ -61,6 +65,11 @@
 - name: SMTP_URL
   valueFrom:
     secretKeyRef: { name: {{ include "parley.backendsSecretName" $root }}, key: SMTP_URL, optional: true }
+{{- if and (eq (toString $c.emailVerification) "on") (has $svc (list "identity" "notification")) }}
+- name: VERIFICATION_TOKEN_KEY
+  valueFrom:
+    secretKeyRef: { name: {{ include "parley.verificationKeySecretName" $root }}, key: VERIFICATION_TOKEN_KEY }
+{{- end }}
 {{- if eq $svc "identity" }}
 - name: JWT_PRIVATE_JWK
   valueFrom:

@@ -47,6 +47,15 @@ export interface EmbeddedParley {
 
 const defaultWebDist = fileURLToPath(new URL("../../../web/dist", import.meta.url));
 
+/**
+ * Embedded development without SMTP opts into the dev mailbox, so `make dev` can verify accounts.
+ * Never in production (config refuses it there), never when mail has somewhere real to go.
+ */
+function devMailboxDefault(env: Record<string, string | undefined>): string {
+  const development = (env.NODE_ENV ?? "development") !== "production";
+  return development && !env.SMTP_URL && env.EMAIL_VERIFICATION !== "off" ? "true" : "false";
+}
+
 export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<EmbeddedParley> {
   const env = { ...process.env, ...opts.env };
   const host = opts.host ?? env.HOST ?? "127.0.0.1";
@@ -57,6 +66,7 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
   const displayHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
   const config = loadConfig({
     ...env,
+    DEV_MAILBOX: env.DEV_MAILBOX ?? devMailboxDefault(env),
     PORT: String(port),
     WS_PORT: String(wsPort),
     PUBLIC_URL: env.PUBLIC_URL ?? `http://${displayHost}:${port}`,

@@ -52,9 +52,33 @@ const envSchema = z.object({
   JWT_PRIVATE_JWK: z.string().optional(),
   /** Other services verify against this JWKS (identity's /.well-known/jwks.json); unset = the local key. */
   JWKS_URL: url.optional(),
-  /** smtp://user:pass@host:port; unset = dev mailbox (mail logged and kept in memory). */
+  /**
+   * smtp://user:pass@host:port. Required in production while EMAIL_VERIFICATION is on; elsewhere
+   * unset needs DEV_MAILBOX=true (or EMAIL_VERIFICATION=off) wherever notification runs.
+   */
   SMTP_URL: url.optional(),
   MAIL_FROM: z.string().default("Parley <no-reply@parley.local>"),
+  /**
+   * true = mail is kept in an in-memory mailbox that anyone can read through the public
+   * DevMailboxService (embedded development only; `make dev` sets it). Refused in production.
+   */
+  DEV_MAILBOX: z.enum(["true", "false"]).default("false"),
+  /**
+   * on = accounts must verify their email before logging in. off = accounts are verified on
+   * register and no verification mail is sent; logged as a warning at start and shown in /readyz.
+   */
+  EMAIL_VERIFICATION: z.enum(["on", "off"]).default("on"),
+  /** Seconds a verification link works; an account not verified within it expires and frees its email and username. */
+  EMAIL_VERIFICATION_TTL: seconds.default(24 * 3600),
+  /**
+   * 32 random bytes, base64: identity seals verification tokens with it so the event stream never
+   * holds a usable link; notification opens them. Both need the same value. Required in production
+   * by those two services; elsewhere unset = a random key per process.
+   */
+  VERIFICATION_TOKEN_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64 (openssl rand -base64 32)")
+    .optional(),
   /** Identity of this process in presence and edge routing; unique per pod. */
   NODE_ID: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, '_' and '-' only").optional(),
   /** Trust X-Forwarded-For for the client IP (behind an ingress). */
@@ -93,6 +117,13 @@ export interface PlatformConfig {
   };
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** The public in-memory dev mailbox exists (embedded development only). */
+  devMailbox: boolean;
+  /** false = accounts are verified on register (EMAIL_VERIFICATION=off). */
+  emailVerification: boolean;
+  emailVerificationTtlSec: number;
+  /** Unset only in production without VERIFICATION_TOKEN_KEY (identity and notification then refuse to start). */
+  verificationTokenKey: Uint8Array | undefined;
   nodeId: string;
   trustProxy: boolean;
   shutdownDelaySec: number;
@@ -113,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  checkMailSettings(e);
   const publicWs = new URL(e.PUBLIC_URL);
   publicWs.protocol = publicWs.protocol === "https:" ? "wss:" : "ws:";
   publicWs.port = String(e.WS_PORT);
@@ -142,10 +174,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    devMailbox: e.DEV_MAILBOX === "true",
+    emailVerification: e.EMAIL_VERIFICATION === "on",
+    emailVerificationTtlSec: e.EMAIL_VERIFICATION_TTL,
+    verificationTokenKey: e.VERIFICATION_TOKEN_KEY
+      ? new Uint8Array(Buffer.from(e.VERIFICATION_TOKEN_KEY, "base64"))
+      : e.NODE_ENV === "production"
+        ? undefined
+        : new Uint8Array(randomBytes(32)),
     nodeId: e.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${randomBytes(3).toString("hex")}`,
     trustProxy: e.TRUST_PROXY === "true",
     shutdownDelaySec: e.SHUTDOWN_DELAY,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     webDist: e.WEB_DIST,
   };
+}
+
+/**
+ * A production deployment must deliver verification mail or say plainly that it does not: the dev
+ * mailbox would hand every link to anyone, and silently unsent mail leaves accounts unusable.
+ */
+function checkMailSettings(e: z.infer<typeof envSchema>): void {
+  if (e.DEV_MAILBOX === "true" && e.NODE_ENV === "production") {
+    throw new ConfigError(
+      "invalid configuration:\n  DEV_MAILBOX: refused when NODE_ENV=production (the dev mailbox serves every verification link to anyone); set SMTP_URL",
+    );
+  }
+  if (e.NODE_ENV === "production" && e.EMAIL_VERIFICATION === "on" && e.SMTP_URL === undefined) {
+    throw new ConfigError(
+      "invalid configuration:\n  SMTP_URL: required in production to send verification mail; or set EMAIL_VERIFICATION=off to verify accounts on register (no mail)",
+    );
+  }
 }

@@ -7,6 +7,7 @@ export * from "./inbox.js";
 export * from "./bus/index.js";
 export * from "./stores/index.js";
 export * from "./tokens.js";
+export * from "./sealed-secret.js";
 export * from "./auth-context.js";
 export * from "./rate-limit-policies.js";
 export * from "./interceptors.js";

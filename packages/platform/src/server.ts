@@ -9,6 +9,7 @@ import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { clientIpKey } from "./auth-context.js";
 import { handleCors } from "./http/cors.js";
+import { configNotices } from "./http/config-notices.js";
 import { createDualProtocolServer } from "./http/dual-protocol.js";
 import { respondMetrics, respondReady, type ReadinessCheck } from "./http/probes.js";
 import { createStaticHandler } from "./http/static.js";
@@ -107,7 +108,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (req.method === "GET" || req.method === "HEAD") {
       if (path === "/healthz") return sendText(res, 200, "ok");
       if (path === "/readyz") {
-        respondReady(res, checks, draining).catch((err: unknown) => log.error({ err }, "readiness probe failed"));
+        respondReady(res, checks, draining, configNotices(deps.config)).catch((err: unknown) => log.error({ err }, "readiness probe failed"));
         return;
       }
       if (path === "/metrics") {

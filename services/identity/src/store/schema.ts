@@ -26,6 +26,8 @@ export const users = identity.table(
   (t) => [
     uniqueIndex("users_email_lower_key").on(sql`lower(${t.email})`),
     uniqueIndex("users_username_lower_key").on(sql`lower(${t.username})`),
+    // The expiry sweep reads unverified accounts oldest first (src/unverified-sweep.ts).
+    index("users_unverified_created_idx").on(t.createdAt).where(sql`${t.emailVerifiedAt} is null`),
   ],
 );
 
