@@ -63,7 +63,13 @@ export async function createPlatform(config: PlatformConfig, logger?: Logger): P
   try {
     const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger: log });
     cleanup.push(() => database.close());
-    const bus = await createBus({ natsUrl: config.natsUrl, namespace: config.busNamespace || undefined, logger: log });
+    const bus = await createBus({
+      natsUrl: config.natsUrl,
+      namespace: config.busNamespace || undefined,
+      logger: log,
+      security: config.nats,
+      memoryLimits: config.retention.memoryBus,
+    });
     cleanup.push(() => bus.close());
     const stores = await createStores({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix || undefined, logger: log });
     cleanup.push(() => stores.close());
@@ -117,8 +123,8 @@ export async function runStandalone(factory: (deps: PlatformDeps) => Promise<Ser
     const platform = await createPlatform(config, logger);
     const module = await factory(platform);
     await module.start();
-    const server = await startServer({ deps: platform, modules: [module], port: config.httpPort, staticDir: config.webDist });
-    logger.info({ svc: module.name, url: server.url }, `${module.name} listening on ${server.url}`);
+    const server = await startServer({ deps: platform, modules: [module], port: config.httpPort, adminPort: config.adminPort, staticDir: config.webDist });
+    logger.info({ svc: module.name, url: server.url, admin: server.adminUrl }, `${module.name} listening on ${server.url}`);
 
     let stopping = false;
     const shutdown = async (signal: NodeJS.Signals) => {

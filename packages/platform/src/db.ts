@@ -13,6 +13,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import type { Logger } from "pino";
+import { redactUrl } from "./redact.js";
 import type { Database, DatabaseHandle } from "./types.js";
 
 export interface OpenDatabaseOptions {
@@ -49,7 +50,7 @@ async function openPostgres(url: string, parentLogger: Logger): Promise<Database
     await pool.query("select 1");
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw new Error(`db: cannot connect to Postgres at ${redact(url)}`, { cause: err });
+    throw new Error(`db: cannot connect to Postgres at ${redactUrl(url)}`, { cause: err });
   }
   // drizzle's node-postgres type differs from the generic PgDatabase only in its query-result HKT.
   const db = drizzlePg({ client: pool }) as unknown as Database;
@@ -210,8 +211,4 @@ async function openPglite(dataDir: string, parentLogger: Logger): Promise<Databa
       if (!client.closed) await client.close();
     },
   };
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }

@@ -1,6 +1,7 @@
 export * from "./types.js";
 export * from "./config.js";
 export * from "./logger.js";
+export * from "./redact.js";
 export * from "./db.js";
 export * from "./outbox.js";
 export * from "./inbox.js";
