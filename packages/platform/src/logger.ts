@@ -9,15 +9,16 @@ function redactedErr(value: unknown): unknown {
   return serialized;
 }
 
-/** JSON logs to stdout; one child per service (`svc`) and per request (`req_id`). */
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({
+/** JSON logs to stdout (or `destination`, for tests that read them); one child per service (`svc`) and per request (`req_id`). */
+export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { ...base },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Drivers repeat the URL they were given (with its password) in their errors.
     serializers: { err: redactedErr, cause: redactedErr },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };
