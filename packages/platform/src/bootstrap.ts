@@ -61,7 +61,17 @@ export async function createPlatform(config: PlatformConfig, logger?: Logger): P
   const log = logger ?? createLogger(config.logLevel, { node: config.nodeId });
   const cleanup: (() => Promise<void>)[] = [];
   try {
-    const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger: log });
+    const database = await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      logger: log,
+      pool: {
+        max: config.db.poolMax,
+        connectTimeoutMs: config.db.connectTimeoutMs,
+        statementTimeoutMs: config.db.statementTimeoutMs,
+        idleInTxTimeoutMs: config.db.idleInTxTimeoutMs,
+      },
+    });
     cleanup.push(() => database.close());
     const bus = await createBus({
       natsUrl: config.natsUrl,
