@@ -5,6 +5,7 @@ export * from "./redact.js";
 export * from "./db.js";
 export * from "./outbox.js";
 export * from "./inbox.js";
+export * from "./retention.js";
 export * from "./bus/index.js";
 export * from "./stores/index.js";
 export * from "./tokens.js";

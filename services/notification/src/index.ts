@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { startOutboxRelay, type Logger, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
+import { startOutboxRelay, startRetention, type Logger, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
 import { startFeedConsumer } from "./events/feed-consumer.js";
 import { startMailerConsumer } from "./events/mailer-consumer.js";
 import { routeDevMailboxService } from "./handlers/dev-mailbox-service.js";
@@ -12,6 +12,7 @@ import { routeNotificationService } from "./handlers/notification-service.js";
 import { DevMailbox } from "./mail/dev-mailbox.js";
 import type { Mailer } from "./mail/mailer.js";
 import { createSmtpMailer } from "./mail/smtp-mailer.js";
+import { notificationRetentionJobs } from "./store/retention.js";
 import { outbox } from "./store/schema.js";
 
 const SCHEMA = "notification";
@@ -33,6 +34,13 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
       await deps.database.migrate({ migrationsFolder, schema: SCHEMA });
       const relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: SCHEMA, logger });
       running = [relay, await startFeedConsumer(deps, logger), await startMailerConsumer(deps, mailer, logger)];
+      running.push(
+        startRetention({
+          jobs: notificationRetentionJobs(deps.database.db, deps.config.retention),
+          intervalMs: deps.config.retention.intervalSec * 1000,
+          logger,
+        }),
+      );
     },
     async stop(): Promise<void> {
       // Consumers first, so nothing enqueues after the relay is gone.
