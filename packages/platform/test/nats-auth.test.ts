@@ -4,11 +4,12 @@
  * nats-servers started with auth (the shared one has none).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { nkeys } from "nats";
 import { afterAll, describe, expect, it } from "vitest";
 import { createJetStreamBus } from "../src/bus/jetstream.js";
 import { createLogger } from "../src/logger.js";
@@ -33,11 +34,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-function startNats(port: number, auth: string[]): Promise<ChildProcess> {
+function startNats(port: number, auth: string[], configFile?: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const storeDir = join(tmpdir(), `parley-nats-auth-${port}`);
     storeDirs.push(storeDir);
-    const child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir, ...auth], {
+    const child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir, ...auth, ...(configFile ? ["-c", configFile] : [])], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let log = "";
@@ -149,5 +150,26 @@ describe("NATS credentials from NATS_URL", () => {
     buses.push(bus);
     await roundTrip(bus);
     expect(text()).not.toContain(TOKEN);
+  }, 60_000);
+
+  it("nkey: authenticates with the seed in NATS_NKEY_SEED_FILE", async () => {
+    const port = await freePort();
+    const user = nkeys.createUser();
+    const dir = join(tmpdir(), `parley-nats-nkey-${port}`);
+    storeDirs.push(dir);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const config = join(dir, "server.conf");
+    await writeFile(config, `authorization { users = [ { nkey: "${user.getPublicKey()}" } ] }\n`);
+    const seedFile = join(dir, "user.nk");
+    await writeFile(seedFile, new TextDecoder().decode(user.getSeed()));
+    servers.push(await startNats(port, [], config));
+    const { logger } = capturedLogger();
+    // Without the seed the server refuses the connection...
+    await expect(createJetStreamBus({ natsUrl: `nats://127.0.0.1:${port}`, logger })).rejects.toThrow(/cannot connect/);
+    // ...with it, events flow.
+    const bus = await createJetStreamBus({ natsUrl: `nats://127.0.0.1:${port}`, namespace: "auth", logger, security: { nkeySeedFile: seedFile } });
+    buses.push(bus);
+    await roundTrip(bus);
   }, 60_000);
 });
