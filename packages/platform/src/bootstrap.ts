@@ -8,6 +8,7 @@ import { createBus } from "./bus/index.js";
 import { ConfigError, loadConfig, type PlatformConfig } from "./config.js";
 import { openDatabase } from "./db.js";
 import { createLogger } from "./logger.js";
+import { redactUrl } from "./redact.js";
 import { startServer, type ReadinessCheck } from "./server.js";
 import { createStores, type Stores } from "./stores/index.js";
 import { createTokenSigner, createTokenVerifier, loadSigningKey } from "./tokens.js";
@@ -59,6 +60,12 @@ export function assemblePlatform(parts: {
 
 export async function createPlatform(config: PlatformConfig, logger?: Logger): Promise<Platform> {
   const log = logger ?? createLogger(config.logLevel, { node: config.nodeId });
+  // Which backends this process uses, without their passwords or tokens.
+  const shown = (url: string | undefined): string => (url ? redactUrl(url) : "embedded");
+  log.info(
+    { database: shown(config.databaseUrl), nats: shown(config.natsUrl), redis: shown(config.redisUrl), smtp: config.smtpUrl ? redactUrl(config.smtpUrl) : "none" },
+    "backends",
+  );
   const cleanup: (() => Promise<void>)[] = [];
   try {
     const database = await openDatabase({

@@ -1,6 +1,8 @@
 /** The one redaction helper: connection strings in logs, errors and probe bodies lose their secrets. */
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { createPlatform } from "../src/bootstrap.js";
+import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { redactText, redactUrl, redactWith, secretsOfUrls } from "../src/redact.js";
 
@@ -29,4 +31,19 @@ describe("redaction", () => {
     expect(out).toContain("boom");
     expect(out).not.toContain("hunter2");
   });
+
+  it("is used by the start-up log line naming the backends", async () => {
+    let out = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const config = loadConfig({ DATA_DIR: "memory", SMTP_URL: "smtp://mailer:hunter2@smtp.example:587" });
+    const platform = await createPlatform(config, createLogger("info", {}, sink));
+    await platform.close();
+    expect(out).toContain('"smtp":"smtp://mailer:***@smtp.example:587"');
+    expect(out).not.toContain("hunter2");
+  }, 60_000);
 });
