@@ -3,8 +3,8 @@
  * and the password never shows up in logs, errors or /readyz. Uses private
  * nats-servers started with auth (the shared one has none).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -171,5 +171,26 @@ describe("NATS credentials from NATS_URL", () => {
     const bus = await createJetStreamBus({ natsUrl: `nats://127.0.0.1:${port}`, namespace: "auth", logger, security: { nkeySeedFile: seedFile } });
     buses.push(bus);
     await roundTrip(bus);
+  }, 60_000);
+
+  it("TLS: tls:// with NATS_TLS_CA_FILE verifies the server; without the CA it is not trusted", async () => {
+    const port = await freePort();
+    const dir = join(tmpdir(), `parley-nats-tls-${port}`);
+    storeDirs.push(dir);
+    await mkdir(dir, { recursive: true });
+    const [ca, cert, key] = ["ca.pem", "server.pem", "server-key.pem"].map((f) => join(dir, f)) as [string, string, string];
+    // A self-signed certificate for 127.0.0.1 that is its own CA.
+    execFileSync("openssl", [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+      "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert,
+    ], { stdio: "ignore" });
+    await writeFile(ca, await readFile(cert));
+    servers.push(await startNats(port, ["--tls", "--tlscert", cert, "--tlskey", key]));
+    const { logger } = capturedLogger();
+    const bus = await createJetStreamBus({ natsUrl: `tls://127.0.0.1:${port}`, namespace: "auth", logger, security: { tlsCaFile: ca } });
+    buses.push(bus);
+    await roundTrip(bus);
+    // Without our CA the server's certificate is not trusted.
+    await expect(createJetStreamBus({ natsUrl: `tls://127.0.0.1:${port}`, logger })).rejects.toThrow(/cannot connect/);
   }, 60_000);
 });
