@@ -92,8 +92,15 @@ async function openPostgres(url: string, parentLogger: Logger, settings: PoolSet
     db,
     kind: "pg",
     async migrate({ migrationsFolder, schema }) {
-      // Advisory locks belong to a session, so lock, migrate and unlock on one pooled client.
-      const client = await pool.connect();
+      // Advisory locks belong to a session, so lock, migrate and unlock on one client. Not a pooled
+      // one: waiting for the lock and building an index on a big table may take far longer than
+      // the request timeouts the pool's clients carry.
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: settings.connectTimeoutMs, keepAlive: true });
+      try {
+        await client.connect();
+      } catch (err) {
+        throw new Error(`db: migrating schema ${schema}: cannot connect to Postgres at ${redactUrl(url)}`, { cause: err });
+      }
       try {
         await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
         try {
@@ -106,7 +113,7 @@ async function openPostgres(url: string, parentLogger: Logger, settings: PoolSet
       } catch (err) {
         throw new Error(`db: migrating schema ${schema} from ${migrationsFolder} failed`, { cause: err });
       } finally {
-        client.release();
+        await client.end().catch(() => undefined);
       }
     },
     listen: (channel, onNotify) => listener.listen(channel, onNotify),

@@ -5,7 +5,10 @@
  * TCP proxy between the pool and it stops forwarding (without closing) on
  * demand.
  */
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -161,4 +164,31 @@ describe.skipIf(!REAL)("a blackholed Postgres", () => {
     // Nothing leaked: closing the pool waits for every checked-out client, so it only ends if all came back.
     await database.close();
   }, 90_000);
+
+  it("applies the statement timeout to requests but not to migrations (a long index build must not fail start-up)", async () => {
+    const testDb = await createTestDatabase();
+    closers.push(testDb.drop);
+    const database = await openDatabase({
+      url: testDb.url,
+      dataDir: "memory",
+      logger,
+      pool: { max: 2, connectTimeoutMs: 2_000, statementTimeoutMs: 200, idleInTxTimeoutMs: 5_000 },
+    });
+    closers.push(() => database.close());
+    const folder = await mkdtemp(join(tmpdir(), "parley-slow-migration-"));
+    closers.push(() => rm(folder, { recursive: true, force: true }));
+    await mkdir(join(folder, "meta"));
+    await writeFile(join(folder, "0000_slow.sql"), "SELECT pg_sleep(0.6);\n--> statement-breakpoint\nCREATE TABLE \"slowmig\".\"t\" (\"id\" integer);\n");
+    await writeFile(
+      join(folder, "meta", "_journal.json"),
+      JSON.stringify({ version: "7", dialect: "postgresql", entries: [{ idx: 0, version: "7", when: Date.now(), tag: "0000_slow", breakpoints: true }] }),
+    );
+    await database.migrate({ migrationsFolder: folder, schema: "slowmig" });
+    const slow = await database.db.execute(sql`select pg_sleep(0.6)`).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isBackendUnavailable(slow)).toBe(true);
+    await database.db.execute(sql`select count(*) from "slowmig"."t"`);
+  }, 60_000);
 });
