@@ -17,6 +17,24 @@
   value: {{ $c.logLevel | quote }}
 - name: PORT
   value: "8080"
+- name: ADMIN_PORT
+  value: {{ $c.adminPort | int64 | quote }}
+- name: DB_POOL_MAX
+  value: {{ $c.dbPoolMax | int64 | quote }}
+- name: DB_CONNECT_TIMEOUT_MS
+  value: {{ $c.dbConnectTimeoutMs | int64 | quote }}
+- name: DB_STATEMENT_TIMEOUT_MS
+  value: {{ $c.dbStatementTimeoutMs | int64 | quote }}
+- name: DB_IDLE_IN_TX_TIMEOUT_MS
+  value: {{ $c.dbIdleInTxTimeoutMs | int64 | quote }}
+- name: INBOX_RETENTION
+  value: {{ $c.inboxRetention | int64 | quote }}
+- name: NOTIFICATION_READ_RETENTION
+  value: {{ $c.notificationReadRetention | int64 | quote }}
+- name: TOKEN_RETENTION
+  value: {{ $c.tokenRetention | int64 | quote }}
+- name: RETENTION_INTERVAL
+  value: {{ $c.retentionInterval | int64 | quote }}
 {{- if eq $svc "realtime" }}
 - name: WS_PORT
   value: {{ $cfg.wsPort | quote }}

@@ -34,6 +34,8 @@ export interface EmbeddedOptions {
   port?: number;
   /** WebSocket port; 0 picks a free one. Default: WS_PORT or 8081. */
   wsPort?: number;
+  /** Admin port (/healthz, /readyz, /metrics); 0 picks a free one. Default: ADMIN_PORT or 9090, or 0 when `port` is 0. */
+  adminPort?: number;
   /** Interface to bind; default 127.0.0.1 unless HOST is set. */
   host?: string;
 }
@@ -41,6 +43,8 @@ export interface EmbeddedOptions {
 export interface EmbeddedParley {
   apiUrl: string;
   wsUrl: string;
+  /** Health, readiness and metrics (not on apiUrl). */
+  adminUrl: string;
   deps: PlatformDeps;
   close(): Promise<void>;
 }
@@ -96,12 +100,14 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     port,
     host,
     staticDir: existsSync(webDist) ? webDist : undefined,
+    adminPort: opts.adminPort ?? (opts.port === 0 ? 0 : config.adminPort),
   });
 
   let closed = false;
   return {
     apiUrl: config.publicUrl,
     wsUrl: config.publicWsUrl,
+    adminUrl: server.adminUrl ?? "",
     deps,
     async close() {
       if (closed) return;

@@ -16,7 +16,7 @@ try {
     `\n  Parley is running on ${backends}\n` +
       `  Web app + API:  ${parley.apiUrl}\n` +
       `  WebSocket:      ${parley.wsUrl}\n` +
-      `  Health:         ${parley.apiUrl}/readyz   Metrics: ${parley.apiUrl}/metrics\n` +
+      `  Health:         ${parley.adminUrl}/readyz   Metrics: ${parley.adminUrl}/metrics\n` +
       mailLine(parley.deps.config) +
       "\n",
   );

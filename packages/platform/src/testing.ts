@@ -152,6 +152,8 @@ export async function createTestPlatform(opts: { real?: boolean } = {}): Promise
 export interface TestServer {
   baseUrl: string;
   port: number;
+  /** /healthz, /readyz and /metrics live here, not on baseUrl. */
+  adminUrl: string;
   /** Connect protocol over HTTP/1.1. */
   connect: Transport;
   /** gRPC over h2c. */
@@ -164,13 +166,14 @@ export interface TestServer {
 /** Starts the modules (migrations, consumers) and serves them on a free port. */
 export async function startTestServer(deps: PlatformDeps, modules: ServiceModule[]): Promise<TestServer> {
   for (const m of modules) await m.start();
-  const server = await startServer({ deps, modules, port: 0, host: "127.0.0.1", closeGraceMs: 2_000 });
+  const server = await startServer({ deps, modules, port: 0, adminPort: 0, host: "127.0.0.1", closeGraceMs: 2_000 });
   const baseUrl = server.url;
   // Our own session manager, so close() can end the h2 connection instead of waiting for its idle timeout.
   const h2 = new Http2SessionManager(baseUrl);
   return {
     baseUrl,
     port: server.port,
+    adminUrl: server.adminUrl ?? "",
     connect: createConnectTransport({ baseUrl, httpVersion: "1.1" }),
     grpc: createGrpcTransport({ baseUrl, sessionManager: h2 }),
     grpcWeb: createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),

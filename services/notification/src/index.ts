@@ -7,6 +7,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import {
   ConfigError,
   startOutboxRelay,
+  startRetention,
   verificationTokenKey,
   type Logger,
   type PlatformDeps,
@@ -20,6 +21,7 @@ import { routeNotificationService } from "./handlers/notification-service.js";
 import { DevMailbox } from "./mail/dev-mailbox.js";
 import type { Mailer } from "./mail/mailer.js";
 import { createSmtpMailer } from "./mail/smtp-mailer.js";
+import { notificationRetentionJobs } from "./store/retention.js";
 import { outbox } from "./store/schema.js";
 
 const SCHEMA = "notification";
@@ -44,6 +46,13 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
       const relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: SCHEMA, logger });
       running = [relay, await startFeedConsumer(deps, logger)];
       if (mailer) running.push(await startMailerConsumer(deps, mailer, tokenKey, logger));
+      running.push(
+        startRetention({
+          jobs: notificationRetentionJobs(deps.database.db, deps.config.retention),
+          intervalMs: deps.config.retention.intervalSec * 1000,
+          logger,
+        }),
+      );
     },
     async stop(): Promise<void> {
       // Consumers first, so nothing enqueues after the relay is gone.

@@ -44,7 +44,12 @@ export const emailVerificationTokens = identity.table(
     usedAt: at("used_at"),
     createdAt: at("created_at").notNull().defaultNow(),
   },
-  (t) => [uniqueIndex("email_verification_tokens_hash_key").on(t.tokenHash), index("email_verification_tokens_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("email_verification_tokens_hash_key").on(t.tokenHash),
+    index("email_verification_tokens_user_idx").on(t.userId),
+    // Retention deletes expired tokens by age (store/retention.ts).
+    index("email_verification_tokens_expires_idx").on(t.expiresAt),
+  ],
 );
 
 export const SESSION_REVOKE_REASONS = ["logout", "reuse_detected"] as const;
@@ -100,6 +105,8 @@ export const refreshTokens = identity.table(
     uniqueIndex("refresh_tokens_hash_key").on(t.tokenHash),
     index("refresh_tokens_family_idx").on(t.familyId),
     index("refresh_tokens_user_idx").on(t.userId),
+    // Retention deletes expired tokens by age (store/retention.ts).
+    index("refresh_tokens_expires_idx").on(t.expiresAt),
   ],
 );
 
