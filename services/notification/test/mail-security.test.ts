@@ -55,7 +55,7 @@ describe("without DEV_MAILBOX=true there is no dev mailbox", () => {
     const { user } = await stack.anon.auth.register({ email: "verified-at-once@example.com", username: "atonce", password: PASSWORD });
     expect(user?.emailVerified).toBe(true);
     expect((await stack.anon.auth.login({ login: "atonce", password: PASSWORD })).accessToken).not.toBe("");
-    const ready = (await (await fetch(`${stack.server.baseUrl}/readyz`)).json()) as { notices?: Record<string, string> };
+    const ready = (await (await fetch(`${stack.server.adminUrl}/readyz`)).json()) as { notices?: Record<string, string> };
     expect(ready.notices?.emailVerification).toMatch(/^off/);
   });
 });
