@@ -10,7 +10,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { clientIpKey } from "./auth-context.js";
 import { handleCors } from "./http/cors.js";
 import { createDualProtocolServer } from "./http/dual-protocol.js";
-import { respondMetrics, respondReady, type ReadinessCheck } from "./http/probes.js";
+import { respondMetrics, respondReady, type DegradedCheck, type ReadinessCheck } from "./http/probes.js";
 import { createStaticHandler } from "./http/static.js";
 import { pathOf, sendText, type AnyRequest, type AnyResponse } from "./http/types.js";
 import { createInterceptors } from "./interceptors.js";
@@ -93,9 +93,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     bus: () => deps.bus.ping(),
     ...deps.readinessChecks,
   };
+  const degradedChecks: Record<string, DegradedCheck> = {};
   for (const m of modules) {
     const ready = m.ready?.bind(m);
     if (ready) checks[`module:${m.name}`] = ready;
+    const degraded = m.degraded?.bind(m);
+    if (degraded) degradedChecks[`module:${m.name}`] = degraded;
   }
 
   const handle = (req: AnyRequest, res: AnyResponse): void => {
@@ -104,7 +107,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (req.method === "GET" || req.method === "HEAD") {
       if (path === "/healthz") return sendText(res, 200, "ok");
       if (path === "/readyz") {
-        respondReady(res, checks, draining).catch((err: unknown) => log.error({ err }, "readiness probe failed"));
+        respondReady(res, checks, draining, degradedChecks).catch((err: unknown) => log.error({ err }, "readiness probe failed"));
         return;
       }
       if (path === "/metrics") {

@@ -179,4 +179,10 @@ export interface ServiceModule {
   stop(): Promise<void>;
   /** Readiness checks of this module beyond the shared backends. */
   ready?(): Promise<void>;
+  /**
+   * Problems an operator must see that must not take the pod out of rotation
+   * (e.g. parked outbox events): a message, or undefined when healthy.
+   * /readyz lists them under `degraded` and still answers 200.
+   */
+  degraded?(): Promise<string | undefined>;
 }

@@ -33,7 +33,7 @@ export async function createIdentityService(deps: PlatformDeps): Promise<Service
     },
     async start() {
       await deps.database.migrate({ migrationsFolder: MIGRATIONS_FOLDER, schema: "identity" });
-      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "identity", logger });
+      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "identity", logger, metrics: deps.metrics });
       // Computed now so the first login for an unknown user isn't measurably slower.
       await dummyPasswordHash();
       logger.info("identity started");
@@ -41,6 +41,9 @@ export async function createIdentityService(deps: PlatformDeps): Promise<Service
     async stop() {
       await relay?.stop();
       relay = undefined;
+    },
+    async degraded() {
+      return relay?.degraded();
     },
   };
 }

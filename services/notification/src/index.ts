@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from "node:url";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { startOutboxRelay, type Logger, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
+import { startOutboxRelay, type Logger, type OutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
 import { startFeedConsumer } from "./events/feed-consumer.js";
 import { startMailerConsumer } from "./events/mailer-consumer.js";
 import { routeDevMailboxService } from "./handlers/dev-mailbox-service.js";
@@ -22,6 +22,7 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
   const { mailer, devMailbox } = chooseMailer(deps, logger);
 
   let running: Array<Subscription | { stop(): Promise<void> }> = [];
+  let relay: OutboxRelay | undefined;
 
   return {
     name: SCHEMA,
@@ -31,7 +32,7 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
     },
     async start(): Promise<void> {
       await deps.database.migrate({ migrationsFolder, schema: SCHEMA });
-      const relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: SCHEMA, logger });
+      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: SCHEMA, logger, metrics: deps.metrics });
       running = [relay, await startFeedConsumer(deps, logger), await startMailerConsumer(deps, mailer, logger)];
     },
     async stop(): Promise<void> {
@@ -39,7 +40,11 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
       const stopping = running.reverse();
       running = [];
       for (const s of stopping) await s.stop();
+      relay = undefined;
       mailer.close();
+    },
+    async degraded(): Promise<string | undefined> {
+      return relay?.degraded();
     },
   };
 }

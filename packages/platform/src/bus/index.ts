@@ -13,3 +13,4 @@ export async function createBus(opts: { natsUrl?: string; namespace?: string; lo
   }
   return createMemoryBus({ logger: opts.logger });
 }
+export { MAX_EVENT_BYTES, UnpublishableEventError } from "./errors.js";

@@ -9,6 +9,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  ErrorCode,
   NatsError,
   RetentionPolicy,
   StorageType,
@@ -24,6 +25,7 @@ import {
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { BusHandler, ConsumeOptions, EventBus, Subscription } from "../types.js";
+import { UnpublishableEventError } from "./errors.js";
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_MAX_DELIVER,
@@ -32,6 +34,7 @@ import {
   STOP_GRACE_MS,
   STREAMS,
   nakDelayMs,
+  refuseUnpublishable,
   sleep,
   streamForFilters,
   streamForSubject,
@@ -215,11 +218,13 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
 
   return {
     async publish(subject, data, msgId) {
-      streamForSubject(subject);
+      refuseUnpublishable(subject, data, nc.info?.max_payload);
       try {
         await js.publish(wire(subject), data, { msgID: msgId });
       } catch (err) {
-        throw new Error(`bus: publish of ${subject} (msgId ${msgId}) failed`, { cause: err });
+        const refused = err instanceof NatsError && err.code === ErrorCode.MaxPayloadExceeded;
+        const Failure = refused ? UnpublishableEventError : Error;
+        throw new Failure(`bus: publish of ${subject} (msgId ${msgId}) failed`, { cause: err });
       }
     },
 

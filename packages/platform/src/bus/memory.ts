@@ -7,6 +7,7 @@
  */
 import type { Logger } from "pino";
 import type { BusHandler, BusMessage, ConsumeOptions, EventBus, Subscription } from "../types.js";
+import { MEMORY_MAX_PAYLOAD_BYTES } from "./errors.js";
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_MAX_DELIVER,
@@ -15,6 +16,7 @@ import {
   STOP_GRACE_MS,
   STREAMS,
   nakDelayMs,
+  refuseUnpublishable,
   streamForFilters,
   streamForSubject,
   subjectMatches,
@@ -220,7 +222,14 @@ class Group {
   }
 }
 
-export function createMemoryBus(opts: { logger: Logger }): EventBus {
+export interface MemoryBusOptions {
+  logger: Logger;
+  /** Largest payload accepted, like NATS' max_payload. Default 1 MiB (NATS' default). */
+  maxPayloadBytes?: number;
+}
+
+export function createMemoryBus(opts: MemoryBusOptions): EventBus {
+  const maxPayload = opts.maxPayloadBytes ?? MEMORY_MAX_PAYLOAD_BYTES;
   const logger = opts.logger.child({ component: "bus", kind: "memory" });
   const streams = new Map(STREAMS.map((s) => [s.name, new MemoryStream(s)]));
   const durables = new Map<string, { group: Group; key: string }>();
@@ -251,6 +260,7 @@ export function createMemoryBus(opts: { logger: Logger }): EventBus {
   return {
     async publish(subject, data, msgId) {
       if (closed) throw new Error(`bus: closed; cannot publish ${subject}`);
+      refuseUnpublishable(subject, data, maxPayload);
       const stream = streamOf(streamForSubject(subject));
       if (stream.append(subject, data, msgId)) for (const g of stream.groups) g.schedulePump();
     },

@@ -2,6 +2,7 @@
  * Streams, subject matching and redelivery policy shared by the JetStream and
  * in-process buses, so both accept and route exactly the same subjects.
  */
+import { UnpublishableEventError } from "./errors.js";
 
 export interface StreamSpec {
   /** Stream name without namespace suffix. */
@@ -67,6 +68,25 @@ export function streamForSubject(subject: string): StreamSpec {
   }
   return stream;
 }
+
+/**
+ * Throws `UnpublishableEventError` for an event no retry can publish: a
+ * subject no stream stores, or a payload over the server's max_payload
+ * (headers need room too, hence the margin).
+ */
+export function refuseUnpublishable(subject: string, data: Uint8Array, maxPayload: number | undefined): void {
+  try {
+    streamForSubject(subject);
+  } catch (err) {
+    throw new UnpublishableEventError(`bus: cannot publish ${subject}`, { cause: err });
+  }
+  if (maxPayload !== undefined && data.byteLength + HEADER_ROOM_BYTES > maxPayload) {
+    throw new UnpublishableEventError(`bus: event on ${subject} is ${data.byteLength} bytes; the broker's max_payload is ${maxPayload}`);
+  }
+}
+
+/** Room kept for Nats-Msg-Id and the other headers of an event. */
+const HEADER_ROOM_BYTES = 4 * 1024;
 
 /**
  * The one stream a consumer's filters live in. A consumer spanning both

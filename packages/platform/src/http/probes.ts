@@ -15,7 +15,34 @@ function withTimeout(check: ReadinessCheck): Promise<void> {
   return Promise.race([check(), timeout]).finally(() => clearTimeout(timer));
 }
 
-export async function respondReady(res: AnyResponse, checks: Record<string, ReadinessCheck>, draining: boolean): Promise<void> {
+/** Resolves to a message while something needs an operator without making the pod unready. */
+export type DegradedCheck = () => Promise<string | undefined>;
+
+/** Problems reported next to a ready answer; a check that fails or hangs is reported as such. */
+async function collectDegraded(checks: Record<string, DegradedCheck>): Promise<Record<string, string>> {
+  const names = Object.keys(checks);
+  const results = await Promise.allSettled(
+    names.map(async (n) => {
+      let found: string | undefined;
+      await withTimeout(async () => void (found = await checks[n]?.()));
+      return found;
+    }),
+  );
+  const degraded: Record<string, string> = {};
+  results.forEach((r, i) => {
+    const name = names[i] ?? "?";
+    if (r.status === "rejected") degraded[name] = `check failed: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`;
+    else if (r.value !== undefined) degraded[name] = r.value;
+  });
+  return degraded;
+}
+
+export async function respondReady(
+  res: AnyResponse,
+  checks: Record<string, ReadinessCheck>,
+  draining: boolean,
+  degradedChecks: Record<string, DegradedCheck> = {},
+): Promise<void> {
   if (draining) return sendJson(res, 503, { ready: false, failed: { server: "shutting down" } });
   const names = Object.keys(checks);
   const results = await Promise.allSettled(names.map((n) => withTimeout(checks[n] ?? (async () => {}))));
@@ -24,7 +51,8 @@ export async function respondReady(res: AnyResponse, checks: Record<string, Read
     if (r.status === "rejected") failed[names[i] ?? "?"] = r.reason instanceof Error ? r.reason.message : String(r.reason);
   });
   if (Object.keys(failed).length > 0) return sendJson(res, 503, { ready: false, failed });
-  sendJson(res, 200, { ready: true });
+  const degraded = await collectDegraded(degradedChecks);
+  sendJson(res, 200, Object.keys(degraded).length > 0 ? { ready: true, degraded } : { ready: true });
 }
 
 export async function respondMetrics(res: AnyResponse, registry: Registry): Promise<void> {
