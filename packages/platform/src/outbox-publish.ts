@@ -8,13 +8,14 @@
  * - refused for good (`UnpublishableEventError`): parked, the rest flows on;
  * - any other failure: the outbox stops at this row. Rows after it that the
  *   broker did not take stay queued behind it, so no later event overtakes a
- *   row that may still go out. Its `attempts` grows only while the broker
- *   answers a ping (a broker outage is not the row's fault), and at
- *   `MAX_PUBLISH_ATTEMPTS` it is parked.
+ *   row that may still go out. Its `attempts` grows only when the broker
+ *   answered (not a `BrokerUnavailableError` such as a timeout) and answers a
+ *   ping now (a broker outage is not the row's fault), and at
+ *   `maxAttempts` (default `MAX_PUBLISH_ATTEMPTS`) it is parked.
  */
 import { inArray, sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { UnpublishableEventError } from "./bus/errors.js";
+import { BrokerUnavailableError, UnpublishableEventError } from "./bus/errors.js";
 import type { OutboxTable } from "./outbox.js";
 import type { Database, EventBus } from "./types.js";
 
@@ -44,9 +45,9 @@ function errorText(err: unknown): string {
   return parts.join(": ").slice(0, 1_000);
 }
 
-function isPermanent(err: unknown): boolean {
+function causedBy(err: unknown, kind: typeof UnpublishableEventError | typeof BrokerUnavailableError): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; depth++, e = e.cause) {
-    if (e instanceof UnpublishableEventError) return true;
+    if (e instanceof kind) return true;
   }
   return false;
 }
@@ -60,7 +61,7 @@ async function brokerAnswers(bus: EventBus): Promise<boolean> {
   }
 }
 
-export async function publishOutboxBatch(tx: Database, outbox: OutboxTable, bus: EventBus, rows: OutboxRow[], logger: Logger): Promise<BatchResult> {
+export async function publishOutboxBatch(tx: Database, outbox: OutboxTable, bus: EventBus, rows: OutboxRow[], logger: Logger, maxAttempts = MAX_PUBLISH_ATTEMPTS): Promise<BatchResult> {
   const results = await Promise.allSettled(rows.map((r) => bus.publish(r.subject, r.payload, r.id)));
   const published: string[] = [];
   let parked = 0;
@@ -74,18 +75,19 @@ export async function publishOutboxBatch(tx: Database, outbox: OutboxTable, bus:
     if (blocked) continue; // queued behind the failing row
     const err: unknown = result.reason;
     const fields = { eventId: row.id, subject: row.subject, bytes: row.payload.byteLength };
-    if (isPermanent(err)) {
+    if (causedBy(err, UnpublishableEventError)) {
       await park(tx, outbox, row, err);
       parked++;
       logger.error({ ...fields, err }, "outbox event refused by the broker for good; parked");
       continue;
     }
     blocked = true;
-    if (!(await brokerAnswers(bus))) {
+    // A timeout during an outage may only be seen once the broker is back: judge by the error first.
+    if (causedBy(err, BrokerUnavailableError) || !(await brokerAnswers(bus))) {
       logger.warn({ ...fields, err }, "broker unavailable; outbox waits in order");
       continue;
     }
-    if (row.attempts + 1 >= MAX_PUBLISH_ATTEMPTS) {
+    if (row.attempts + 1 >= maxAttempts) {
       await park(tx, outbox, row, err);
       parked++;
       blocked = false; // the rows behind it may go now

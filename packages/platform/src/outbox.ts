@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { MAX_EVENT_BYTES } from "./bus/errors.js";
-import { publishOutboxBatch, type OutboxRow } from "./outbox-publish.js";
+import { MAX_PUBLISH_ATTEMPTS, publishOutboxBatch, type OutboxRow } from "./outbox-publish.js";
 import { outboxMetrics } from "./outbox-metrics.js";
 import type { BusMessage, Database, DatabaseHandle, EventBus } from "./types.js";
 
@@ -144,6 +144,8 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Where the parked-event metrics go (`outbox_parked_events`, `outbox_parked_events_total`). */
   metrics?: Registry;
+  /** Failures of one row, counted while the broker answers pings, before it is parked. Default `MAX_PUBLISH_ATTEMPTS` (10). */
+  maxPublishAttempts?: number;
   /** Poll interval when no NOTIFY arrives (a missed notification, a dropped LISTEN connection). Default 500 ms. */
   pollMs?: number;
 }
@@ -180,6 +182,7 @@ const MAX_BACKOFF_MS = 5_000;
 export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const { database, bus, outbox, schemaName } = opts;
   const pollMs = opts.pollMs ?? 500;
+  const maxAttempts = opts.maxPublishAttempts ?? MAX_PUBLISH_ATTEMPTS;
   const logger = opts.logger.child({ component: "outbox-relay", schema: schemaName });
   const metrics = opts.metrics ? outboxMetrics(opts.metrics) : undefined;
   const stopSignal = new AbortController();
@@ -213,7 +216,7 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
         .limit(BATCH_SIZE)
         .for("update", { skipLocked: true });
       if (rows.length === 0) return { progressed: 0, blocked: false };
-      const result = await publishOutboxBatch(tx, outbox, bus, rows, logger);
+      const result = await publishOutboxBatch(tx, outbox, bus, rows, logger, maxAttempts);
       for (let i = 0; i < result.parked; i++) metrics?.parkedTotal.inc({ schema: schemaName });
       return { progressed: result.published + result.parked, blocked: result.blocked };
     });

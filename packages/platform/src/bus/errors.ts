@@ -10,6 +10,15 @@ export class UnpublishableEventError extends Error {
 }
 
 /**
+ * The broker did not answer (timeout, connection lost, JetStream not
+ * responding). Never held against the event: the outbox waits, in order,
+ * however long the outage lasts.
+ */
+export class BrokerUnavailableError extends Error {
+  override readonly name = "BrokerUnavailableError";
+}
+
+/**
  * Largest event payload `enqueueEvent` accepts. NATS' default `max_payload`
  * is 1 MiB and the in-process bus enforces the same; half of it leaves room
  * for headers and for servers configured somewhat lower, so an event that

@@ -25,7 +25,19 @@ import {
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { BusHandler, ConsumeOptions, EventBus, Subscription } from "../types.js";
-import { UnpublishableEventError } from "./errors.js";
+import { BrokerUnavailableError, UnpublishableEventError } from "./errors.js";
+
+/** Publish failures that mean "no answer from the broker", not "the broker refused this event". */
+const OUTAGE_CODES = new Set<string>([
+  ErrorCode.Timeout,
+  ErrorCode.Disconnect,
+  ErrorCode.ConnectionClosed,
+  ErrorCode.ConnectionDraining,
+  ErrorCode.ConnectionRefused,
+  ErrorCode.ConnectionTimeout,
+  ErrorCode.NoResponders,
+  ErrorCode.JetStream408RequestTimeout,
+]);
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_MAX_DELIVER,
@@ -222,8 +234,9 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
       try {
         await js.publish(wire(subject), data, { msgID: msgId });
       } catch (err) {
-        const refused = err instanceof NatsError && err.code === ErrorCode.MaxPayloadExceeded;
-        const Failure = refused ? UnpublishableEventError : Error;
+        const code = err instanceof NatsError ? err.code : undefined;
+        const Failure =
+          code === ErrorCode.MaxPayloadExceeded ? UnpublishableEventError : code !== undefined && OUTAGE_CODES.has(code) ? BrokerUnavailableError : Error;
         throw new Failure(`bus: publish of ${subject} (msgId ${msgId}) failed`, { cause: err });
       }
     },
