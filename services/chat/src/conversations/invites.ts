@@ -13,6 +13,7 @@ import { countInviteUse, findInvite, insertInvite, revokeInvite } from "../store
 import { members, type InviteRow } from "../store/schema.js";
 import { invalid } from "../validation.js";
 import { conversationFor, conversationForEvent } from "./views.js";
+import { groupFull, MAX_GROUP_MEMBERS } from "./groups.js";
 
 const DAY_SEC = 24 * 3600;
 export const DEFAULT_INVITE_TTL_SEC = 7 * DAY_SEC;
@@ -85,6 +86,8 @@ export async function joinByInvite(ctx: ChatContext, me: string, code: string): 
     if (invite.maxUses > 0 && invite.uses >= invite.maxUses) {
       throw new ConnectError("invite has reached its maximum number of uses", Code.FailedPrecondition);
     }
+    // member_count is exact here: the conversation row is locked and every membership change refreshes it.
+    if (conversation.memberCount >= MAX_GROUP_MEMBERS) throw groupFull();
     await tx.insert(members).values({ conversationId: conversation.id, userId: me, role: "member", joinedAt: new Date() });
     await countInviteUse(tx, code);
     const updated = await refreshMemberCount(tx, conversation.id);
