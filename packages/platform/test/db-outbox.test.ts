@@ -39,6 +39,7 @@ function recordingBus(inner: EventBus): EventBus & { published: string[]; failur
     consumeOwn: inner.consumeOwn.bind(inner),
     ping: inner.ping.bind(inner),
     close: inner.close.bind(inner),
+    deadLetters: inner.deadLetters,
   };
   return bus;
 }

@@ -3,11 +3,13 @@
  * events are stored per stream (with max age), deduplicated by msgId within
  * the duplicate window; a durable group starts at the beginning of the stream
  * (DeliverPolicy.All), load-balances across its subscribers, redelivers on
- * throw (with backoff) or ack-wait expiry, and terminates after maxDeliver.
+ * throw (with backoff) or ack-wait expiry, and after maxDeliver moves a
+ * durable's event to a bounded in-memory dead-letter queue.
  */
 import type { Logger } from "pino";
 import type { BusHandler, BusMessage, ConsumeOptions, EventBus, Subscription } from "../types.js";
 import { MEMORY_MAX_PAYLOAD_BYTES } from "./errors.js";
+import { MemoryDeadLetters } from "./memory-dead-letters.js";
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_MAX_DELIVER,
@@ -15,6 +17,7 @@ import {
   InFlight,
   STOP_GRACE_MS,
   STREAMS,
+  deadLetterError,
   nakDelayMs,
   refuseUnpublishable,
   streamForFilters,
@@ -25,10 +28,13 @@ import {
 
 interface StoredEvent {
   readonly seq: number;
+  /** The event id handlers see (the msgId, or the original id of a replay). */
   readonly id: string;
   readonly subject: string;
   readonly data: Uint8Array;
   readonly storedAt: number;
+  /** A replayed dead letter: only this consumer gets it. */
+  readonly replayFor?: string;
 }
 
 class MemoryStream {
@@ -41,7 +47,7 @@ class MemoryStream {
   constructor(readonly spec: StreamSpec) {}
 
   /** Returns false for a duplicate msgId. */
-  append(subject: string, data: Uint8Array, msgId: string): boolean {
+  append(subject: string, data: Uint8Array, msgId: string, replay?: { eventId: string; consumer: string }): boolean {
     const now = Date.now();
     for (const [id, expiresAt] of this.seen) {
       if (expiresAt > now) break;
@@ -50,7 +56,8 @@ class MemoryStream {
     if (this.seen.has(msgId)) return false;
     this.seen.set(msgId, now + DUPLICATE_WINDOW_MS);
     while (this.events.length > 0 && this.events[0]!.storedAt < now - this.spec.maxAgeMs) this.events.shift();
-    this.events.push({ seq: this.nextSeq++, id: msgId, subject, data: data.slice(), storedAt: now });
+    const base = { seq: this.nextSeq++, id: replay?.eventId ?? msgId, subject, data: data.slice(), storedAt: now };
+    this.events.push(replay ? { ...base, replayFor: replay.consumer } : base);
     return true;
   }
 
@@ -94,6 +101,8 @@ class Group {
     private readonly maxDeliver: number,
     private readonly ackWaitMs: number,
     private readonly logger: Logger,
+    /** Durable groups dead-letter; a consumeOwn group (a node's own deliveries) only logs. */
+    private readonly deadLetters: MemoryDeadLetters | undefined,
   ) {
     this.cursor = startSeq;
     stream.groups.add(this);
@@ -155,7 +164,9 @@ class Group {
     this.cursor = Math.max(this.cursor, this.stream.firstSeq);
     while (this.cursor < this.stream.nextSeq) {
       const event = this.stream.at(this.cursor++);
-      if (event && this.filters.some((f) => subjectMatches(f, event.subject))) return event;
+      if (event && (event.replayFor === undefined || event.replayFor === this.name) && this.filters.some((f) => subjectMatches(f, event.subject))) {
+        return event;
+      }
     }
     this.armRedeliverTimer();
     return undefined;
@@ -209,10 +220,20 @@ class Group {
   private retryOrTerminate(event: StoredEvent, count: number, err: unknown, delayMs = nakDelayMs(count)): void {
     if (count >= this.maxDeliver) {
       this.counts.delete(event.seq);
-      this.logger.error(
-        { err, consumer: this.name, subject: event.subject, eventId: event.id, deliveries: count },
-        "event failed maxDeliver times; terminated",
-      );
+      const fields = { err, consumer: this.name, subject: event.subject, eventId: event.id, deliveries: count };
+      if (!this.deadLetters) {
+        this.logger.error(fields, "event failed maxDeliver times; terminated");
+        return;
+      }
+      const letter = this.deadLetters.put({
+        consumer: this.name,
+        eventId: event.id,
+        subject: event.subject,
+        data: event.data,
+        error: deadLetterError(err),
+        deliveries: count,
+      });
+      this.logger.error({ ...fields, deadLetterSeq: letter.seq }, "event failed maxDeliver times; dead-lettered");
       return;
     }
     this.logger.warn({ err, consumer: this.name, subject: event.subject, eventId: event.id, deliveries: count, retryInMs: delayMs }, "event handler failed; will redeliver");
@@ -233,6 +254,11 @@ export function createMemoryBus(opts: MemoryBusOptions): EventBus {
   const logger = opts.logger.child({ component: "bus", kind: "memory" });
   const streams = new Map(STREAMS.map((s) => [s.name, new MemoryStream(s)]));
   const durables = new Map<string, { group: Group; key: string }>();
+  const deadLetters = new MemoryDeadLetters(logger, (letter) => {
+    const stream = streamOf(streamForSubject(letter.subject));
+    const replayed = stream.append(letter.subject, letter.data, `${letter.eventId}~replay~${letter.seq}`, { eventId: letter.eventId, consumer: letter.consumer });
+    if (replayed) for (const g of stream.groups) g.schedulePump();
+  });
   const subscriptions = new Set<Subscription>();
   let closed = false;
 
@@ -275,7 +301,7 @@ export function createMemoryBus(opts: MemoryBusOptions): EventBus {
       }
       if (!entry) {
         const stream = streamOf(spec);
-        const group = new Group(stream, o.durable, o.subjects, stream.firstSeq, o.maxDeliver ?? DEFAULT_MAX_DELIVER, o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, logger);
+        const group = new Group(stream, o.durable, o.subjects, stream.firstSeq, o.maxDeliver ?? DEFAULT_MAX_DELIVER, o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, logger, deadLetters);
         entry = { group, key };
         durables.set(o.durable, entry);
       }
@@ -284,13 +310,15 @@ export function createMemoryBus(opts: MemoryBusOptions): EventBus {
 
     async consumeOwn(o) {
       const stream = streamOf(streamForFilters(o.subjects, o.name));
-      const group = new Group(stream, o.name, o.subjects, stream.nextSeq, o.maxDeliver ?? DEFAULT_MAX_DELIVER, o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, logger);
+      const group = new Group(stream, o.name, o.subjects, stream.nextSeq, o.maxDeliver ?? DEFAULT_MAX_DELIVER, o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, logger, undefined);
       return subscribe(group, o, () => group.destroy());
     },
 
     async ping() {
       if (closed) throw new Error("bus: closed");
     },
+
+    deadLetters,
 
     async close() {
       if (closed) return;
