@@ -5,6 +5,7 @@ import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
 import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
 import { startOutboxRelay, type OutboxRelay, type PlatformDeps, type ServiceModule } from "@parley/platform";
 import { dummyPasswordHash } from "./domain/passwords.js";
+import { startGraphReconcile } from "./events/graph-slices.js";
 import { authService } from "./handlers/auth.js";
 import { friendService } from "./handlers/friends.js";
 import { userService } from "./handlers/users.js";
@@ -20,6 +21,7 @@ export async function createIdentityService(deps: PlatformDeps): Promise<Service
   const logger = deps.logger.child({ svc: "identity" });
   const sessions = new Sessions(deps, signer);
   let relay: OutboxRelay | undefined;
+  let reconcile: { stop(): void } | undefined;
 
   return {
     name: "identity",
@@ -34,11 +36,14 @@ export async function createIdentityService(deps: PlatformDeps): Promise<Service
     async start() {
       await deps.database.migrate({ migrationsFolder: MIGRATIONS_FOLDER, schema: "identity" });
       relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "identity", logger, metrics: deps.metrics });
+      reconcile = startGraphReconcile(deps.database.db, logger, deps.config.graphReconcileIntervalSec * 1000);
       // Computed now so the first login for an unknown user isn't measurably slower.
       await dummyPasswordHash();
       logger.info("identity started");
     },
     async stop() {
+      reconcile?.stop();
+      reconcile = undefined;
       await relay?.stop();
       relay = undefined;
     },

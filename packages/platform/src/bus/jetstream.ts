@@ -142,8 +142,20 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
       const info = await jsm.consumers.info(plan.stream, plan.name);
       if (plan.shared) {
         const want = plan.config(undefined);
-        if (info.config.ack_wait !== want.ack_wait || info.config.max_deliver !== want.max_deliver) {
-          await jsm.consumers.update(plan.stream, plan.name, { ack_wait: want.ack_wait, max_deliver: want.max_deliver });
+        // A service that starts consuming one more subject (e.g. chat's graph slices) must get it on its existing durable.
+        const filters = (c: Partial<ConsumerConfig>): string => JSON.stringify([...(c.filter_subjects ?? (c.filter_subject ? [c.filter_subject] : []))].sort());
+        const filtersChanged = filters(info.config) !== filters(want);
+        if (info.config.ack_wait !== want.ack_wait || info.config.max_deliver !== want.max_deliver || filtersChanged) {
+          const base = { ack_wait: want.ack_wait, max_deliver: want.max_deliver };
+          const withFilters = want.filter_subjects ? { ...base, filter_subjects: want.filter_subjects } : { ...base, filter_subject: want.filter_subject ?? "" };
+          try {
+            await jsm.consumers.update(plan.stream, plan.name, filtersChanged ? withFilters : base);
+          } catch (err) {
+            if (!filtersChanged) throw err;
+            // An older server may refuse to change filters; keep consuming what the durable has.
+            logger.warn({ err, consumer: plan.name }, "cannot change the durable's subject filters; delete the consumer to pick up new subjects");
+            await jsm.consumers.update(plan.stream, plan.name, base);
+          }
         }
       }
       return;

@@ -1,5 +1,5 @@
 /** Chat's projection of identity's social graph, and the checks built on it. */
-import { and, eq, inArray, or } from "drizzle-orm";
+import { and, eq, inArray, or, sql } from "drizzle-orm";
 import type { Database } from "@parley/platform";
 import { blocks, friendships } from "./schema.js";
 
@@ -23,6 +23,36 @@ export async function setBlock(tx: Database, blockerId: string, blockedId: strin
     await tx.insert(blocks).values({ blockerId, blockedId }).onConflictDoNothing();
   } else {
     await tx.delete(blocks).where(and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)));
+  }
+}
+
+export interface GraphEdge {
+  first: string;
+  second: string;
+}
+
+/**
+ * Replaces the projection's edges of one kind with after < (first, second)
+ * <= through (unset bound = open) by `edges`: identity's periodic slices,
+ * which repair whatever lost events left wrong.
+ */
+export async function replaceEdgeRange(
+  tx: Database,
+  kind: "friendship" | "block",
+  range: { after: GraphEdge | undefined; through: GraphEdge | undefined },
+  edges: GraphEdge[],
+): Promise<void> {
+  const [table, first, second] = kind === "friendship" ? [friendships, friendships.userA, friendships.userB] : [blocks, blocks.blockerId, blocks.blockedId];
+  const bounds = [
+    range.after ? sql`(${first}, ${second}) > (${range.after.first}::uuid, ${range.after.second}::uuid)` : undefined,
+    range.through ? sql`(${first}, ${second}) <= (${range.through.first}::uuid, ${range.through.second}::uuid)` : undefined,
+  ];
+  await tx.delete(table).where(and(...bounds));
+  if (edges.length === 0) return;
+  if (kind === "friendship") {
+    await tx.insert(friendships).values(edges.map((e) => ({ userA: e.first, userB: e.second }))).onConflictDoNothing();
+  } else {
+    await tx.insert(blocks).values(edges.map((e) => ({ blockerId: e.first, blockedId: e.second }))).onConflictDoNothing();
   }
 }
 

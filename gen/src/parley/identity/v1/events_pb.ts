@@ -2,8 +2,8 @@
 // @generated from file parley/identity/v1/events.proto (package parley.identity.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { User } from "./user_pb.js";
 import { file_parley_identity_v1_user } from "./user_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/identity/v1/events.proto.
  */
 export const file_parley_identity_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEiaAoTVXNlclJlZ2lzdGVyZWRFdmVudBImCgR1c2VyGAEgASgLMhgucGFybGV5LmlkZW50aXR5LnYxLlVzZXISDQoFZW1haWwYAiABKAkSGgoSdmVyaWZpY2F0aW9uX3Rva2VuGAMgASgJIjoKEFVzZXJVcGRhdGVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyIlIKEkZyaWVuZFJlcXVlc3RFdmVudBISCgpyZXF1ZXN0X2lkGAEgASgJEhQKDGZyb21fdXNlcl9pZBgCIAEoCRISCgp0b191c2VyX2lkGAMgASgJIjcKD0ZyaWVuZHNoaXBFdmVudBIRCgl1c2VyX2FfaWQYASABKAkSEQoJdXNlcl9iX2lkGAIgASgJIjQKCkJsb2NrRXZlbnQSEgoKYmxvY2tlcl9pZBgBIAEoCRISCgpibG9ja2VkX2lkGAIgASgJYgZwcm90bzM", [file_parley_identity_v1_user]);
+  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEiaAoTVXNlclJlZ2lzdGVyZWRFdmVudBImCgR1c2VyGAEgASgLMhgucGFybGV5LmlkZW50aXR5LnYxLlVzZXISDQoFZW1haWwYAiABKAkSGgoSdmVyaWZpY2F0aW9uX3Rva2VuGAMgASgJIjoKEFVzZXJVcGRhdGVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyIlIKEkZyaWVuZFJlcXVlc3RFdmVudBISCgpyZXF1ZXN0X2lkGAEgASgJEhQKDGZyb21fdXNlcl9pZBgCIAEoCRISCgp0b191c2VyX2lkGAMgASgJIjcKD0ZyaWVuZHNoaXBFdmVudBIRCgl1c2VyX2FfaWQYASABKAkSEQoJdXNlcl9iX2lkGAIgASgJIjQKCkJsb2NrRXZlbnQSEgoKYmxvY2tlcl9pZBgBIAEoCRISCgpibG9ja2VkX2lkGAIgASgJIqQCChVTb2NpYWxHcmFwaFNsaWNlRXZlbnQSPAoEa2luZBgBIAEoDjIuLnBhcmxleS5pZGVudGl0eS52MS5Tb2NpYWxHcmFwaFNsaWNlRXZlbnQuS2luZBIsCgVhZnRlchgCIAEoCzIdLnBhcmxleS5pZGVudGl0eS52MS5HcmFwaEVkZ2USLgoHdGhyb3VnaBgDIAEoCzIdLnBhcmxleS5pZGVudGl0eS52MS5HcmFwaEVkZ2USLAoFZWRnZXMYBCADKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlIkEKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhMKD0tJTkRfRlJJRU5EU0hJUBABEg4KCktJTkRfQkxPQ0sQAiIqCglHcmFwaEVkZ2USDQoFZmlyc3QYASABKAkSDgoGc2Vjb25kGAIgASgJYgZwcm90bzM", [file_parley_identity_v1_user]);
 
 /**
  * [parley.identity.user.registered] and on ResendVerification
@@ -139,4 +139,95 @@ export type BlockEvent = Message<"parley.identity.v1.BlockEvent"> & {
  */
 export const BlockEventSchema: GenMessage<BlockEvent> = /*@__PURE__*/
   messageDesc(file_parley_identity_v1_events, 4);
+
+/**
+ * [parley.identity.graph.slice] A periodic full copy of one slice of the social
+ * graph, so projections (chat's friends and blocks, notification's and the
+ * edge's blocks) can repair drift from events they lost. Each kind's edges are
+ * published in key order, a bounded number per slice; a slice covers every
+ * edge with after < (first, second) <= through (an unset bound is open), and a
+ * consumer replaces its copy of that key range with `edges`.
+ *
+ * @generated from message parley.identity.v1.SocialGraphSliceEvent
+ */
+export type SocialGraphSliceEvent = Message<"parley.identity.v1.SocialGraphSliceEvent"> & {
+  /**
+   * @generated from field: parley.identity.v1.SocialGraphSliceEvent.Kind kind = 1;
+   */
+  kind: SocialGraphSliceEvent_Kind;
+
+  /**
+   * @generated from field: parley.identity.v1.GraphEdge after = 2;
+   */
+  after?: GraphEdge | undefined;
+
+  /**
+   * @generated from field: parley.identity.v1.GraphEdge through = 3;
+   */
+  through?: GraphEdge | undefined;
+
+  /**
+   * @generated from field: repeated parley.identity.v1.GraphEdge edges = 4;
+   */
+  edges: GraphEdge[];
+};
+
+/**
+ * Describes the message parley.identity.v1.SocialGraphSliceEvent.
+ * Use `create(SocialGraphSliceEventSchema)` to create a new message.
+ */
+export const SocialGraphSliceEventSchema: GenMessage<SocialGraphSliceEvent> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 5);
+
+/**
+ * @generated from enum parley.identity.v1.SocialGraphSliceEvent.Kind
+ */
+export enum SocialGraphSliceEvent_Kind {
+  /**
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * first = user_a_id, second = user_b_id (user_a < user_b).
+   *
+   * @generated from enum value: KIND_FRIENDSHIP = 1;
+   */
+  FRIENDSHIP = 1,
+
+  /**
+   * first = blocker_id, second = blocked_id.
+   *
+   * @generated from enum value: KIND_BLOCK = 2;
+   */
+  BLOCK = 2,
+}
+
+/**
+ * Describes the enum parley.identity.v1.SocialGraphSliceEvent.Kind.
+ */
+export const SocialGraphSliceEvent_KindSchema: GenEnum<SocialGraphSliceEvent_Kind> = /*@__PURE__*/
+  enumDesc(file_parley_identity_v1_events, 5, 0);
+
+/**
+ * @generated from message parley.identity.v1.GraphEdge
+ */
+export type GraphEdge = Message<"parley.identity.v1.GraphEdge"> & {
+  /**
+   * @generated from field: string first = 1;
+   */
+  first: string;
+
+  /**
+   * @generated from field: string second = 2;
+   */
+  second: string;
+};
+
+/**
+ * Describes the message parley.identity.v1.GraphEdge.
+ * Use `create(GraphEdgeSchema)` to create a new message.
+ */
+export const GraphEdgeSchema: GenMessage<GraphEdge> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 6);
 
