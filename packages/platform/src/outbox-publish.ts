@@ -12,6 +12,12 @@
  *   answered (not a `BrokerUnavailableError` such as a timeout) and answers a
  *   ping now (a broker outage is not the row's fault), and at
  *   `maxAttempts` (default `MAX_PUBLISH_ATTEMPTS`) it is parked.
+ * Rows after a failed one that the broker did take are deleted too: they are
+ * out, and publishing them again would deliver them twice. So a broker that
+ * refuses one publish of a pipelined batch and accepts a later one can put
+ * that later event first. Over one NATS connection publishes are stored in
+ * order and an outage fails everything behind the first failure, so that
+ * takes a per-event refusal, and those (size, subject) are parked anyway.
  */
 import { inArray, sql } from "drizzle-orm";
 import type { Logger } from "pino";

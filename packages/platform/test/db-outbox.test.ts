@@ -204,10 +204,12 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
       await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "stuck" }),
       await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "behind" }),
     ]);
-    bus.failures = 3; // the first row fails three times (the second is queued behind it, never overtakes)
+    // Pipelined batches: batch 1 fails both rows (first counted, second queued behind it), batch 2
+    // fails the first again (parked at 2 attempts) and publishes the second.
+    bus.failures = 3;
     const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 20, maxPublishAttempts: 2 });
     try {
-      await waitFor(() => received.length === 1, 10_000, "the row behind the parked one");
+      await waitFor(async () => received.length === 1 && (await relay.parkedCount()) === 1, 10_000, "the row behind the parked one");
       expect(received.map((m) => m.id)).toEqual([second]);
       const parked = rowsOf(await database.db.execute(sql`select id, attempts, parked_at is not null as parked from relaytest.outbox`));
       expect(parked).toEqual([{ id: first, attempts: 2, parked: true }]);
