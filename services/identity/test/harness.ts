@@ -11,11 +11,19 @@ import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
 import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
 import type { User } from "@parley/gen/parley/identity/v1/user_pb";
 import { decodeEvent, type BusMessage, type Database, type Subscription } from "@parley/platform";
-import { bearer, createTestPlatform, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
+import {
+  bearer,
+  createTestPlatform,
+  openVerificationToken,
+  startTestServer,
+  waitFor,
+  type TestPlatform,
+  type TestServer,
+} from "@parley/platform/testing";
 import { asc } from "drizzle-orm";
 import { expect } from "vitest";
 import { createIdentityService } from "../src/index.js";
-import { blocks, emailVerificationTokens, friendRequests, friendships, refreshTokens, users } from "../src/store/schema.js";
+import { blocks, emailVerificationTokens, friendRequests, friendships, refreshTokens, sessions, users } from "../src/store/schema.js";
 
 export interface Clients {
   auth: Client<typeof AuthService>;
@@ -48,9 +56,10 @@ export function clientsOn(transport: Transport): Clients {
  * `rateLimitScale` raises every limit (like RATE_LIMIT_SCALE in load tests):
  * the whole file calls from 127.0.0.1, and "auth" allows 20 calls a minute per IP.
  */
-export async function startHarness(opts: { rateLimitScale?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { rateLimitScale?: number; emailVerificationTtlSec?: number } = {}): Promise<Harness> {
   const tp = await createTestPlatform();
   tp.deps.config.rateLimitScale = opts.rateLimitScale ?? 100;
+  if (opts.emailVerificationTtlSec) tp.deps.config.emailVerificationTtlSec = opts.emailVerificationTtlSec;
   const server = await startTestServer(tp.deps, [await createIdentityService(tp.deps)]);
   const events: BusMessage[] = [];
   const subscription: Subscription = await tp.deps.bus.consume({
@@ -90,7 +99,7 @@ export async function verificationTokenFor(h: Harness, email: string, opts: { af
     found = mine.at(-1);
     return found !== undefined;
   });
-  return found!.verificationToken;
+  return openVerificationToken(h.tp.deps.config, found!);
 }
 
 export const PASSWORD = "correct horse 42";
@@ -125,6 +134,7 @@ export async function snapshot(db: Database): Promise<unknown> {
   return {
     users: await db.select().from(users).orderBy(asc(users.id)),
     verificationTokens: await db.select().from(emailVerificationTokens).orderBy(asc(emailVerificationTokens.id)),
+    sessions: await db.select().from(sessions).orderBy(asc(sessions.id)),
     refreshTokens: await db.select().from(refreshTokens).orderBy(asc(refreshTokens.id)),
     friendRequests: await db.select().from(friendRequests).orderBy(asc(friendRequests.id)),
     friendships: await db.select().from(friendships).orderBy(asc(friendships.userAId), asc(friendships.userBId)),

@@ -39,6 +39,7 @@ const OUTAGE_CODES = new Set<string>([
   ErrorCode.JetStream408RequestTimeout,
 ]);
 import { createJetStreamDeadLetters } from "./jetstream-dead-letters.js";
+import { natsConnectionOptions, type NatsSecurityOptions } from "./nats-options.js";
 import {
   DEAD_LETTER_STREAM,
   DEFAULT_ACK_WAIT_MS,
@@ -72,6 +73,8 @@ interface RunOptions {
 
 export interface JetStreamBusOptions {
   natsUrl: string;
+  /** Credential files and TLS beyond what the URL carries. */
+  security?: NatsSecurityOptions | undefined;
   /** Isolates test runs on one server: stream suffix, subject and consumer prefix. */
   namespace?: string;
   logger: Logger;
@@ -100,12 +103,14 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
   const streamName = (spec: StreamSpec): string => (ns ? `${spec.name}_${ns}` : spec.name);
   const consumerName = (name: string): string => (ns ? `${ns}_${name}` : name).replace(/[^A-Za-z0-9_-]/g, "_");
 
+  // Credentials leave the URL for the connect options; only the redacted form is ever printed.
+  const { options: connection, display: natsDisplay } = natsConnectionOptions(opts.natsUrl, opts.security);
   let nc: NatsConnection;
   try {
     // Reconnect forever: a NATS restart must not take the services down with it.
-    nc = await connect({ servers: opts.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: "parley" });
+    nc = await connect({ ...connection, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: "parley" });
   } catch (err) {
-    throw new Error(`bus: cannot connect to NATS at ${opts.natsUrl}`, { cause: err });
+    throw new Error(`bus: cannot connect to NATS at ${natsDisplay}`, { cause: err });
   }
   void (async () => {
     for await (const s of nc.status()) logger.info({ status: s.type, data: String(s.data) }, "nats connection status");
@@ -142,12 +147,14 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
       const info = await jsm.consumers.info(plan.stream, plan.name);
       if (plan.shared) {
         const want = plan.config(undefined);
-        // A service that starts consuming one more subject (e.g. chat's graph slices) must get it on its existing durable.
-        const filters = (c: Partial<ConsumerConfig>): string => JSON.stringify([...(c.filter_subjects ?? (c.filter_subject ? [c.filter_subject] : []))].sort());
-        const filtersChanged = filters(info.config) !== filters(want);
+        // Filters too: a durable whose subjects moved to another stream (typing/presence) must stop asking
+        // for them, and one that starts consuming one more subject (chat's graph slices) must get it.
+        const had = info.config.filter_subjects ?? (info.config.filter_subject ? [info.config.filter_subject] : []);
+        const wants = want.filter_subjects ?? (want.filter_subject ? [want.filter_subject] : []);
+        const filtersChanged = had.length !== wants.length || had.some((f) => !wants.includes(f));
         if (info.config.ack_wait !== want.ack_wait || info.config.max_deliver !== want.max_deliver || filtersChanged) {
           const base = { ack_wait: want.ack_wait, max_deliver: want.max_deliver };
-          const withFilters = want.filter_subjects ? { ...base, filter_subjects: want.filter_subjects } : { ...base, filter_subject: want.filter_subject ?? "" };
+          const withFilters = wants.length === 1 ? { ...base, filter_subject: wants[0] } : { ...base, filter_subjects: wants };
           try {
             await jsm.consumers.update(plan.stream, plan.name, filtersChanged ? withFilters : base);
           } catch (err) {
@@ -356,7 +363,7 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
       await Promise.race([
         jsm.getAccountInfo(),
         sleep(2_000).then(() => {
-          throw new Error(`bus: NATS at ${opts.natsUrl} did not answer within 2 s`);
+          throw new Error(`bus: NATS at ${natsDisplay} did not answer within 2 s`);
         }),
       ]);
     },

@@ -1,4 +1,4 @@
-/** Liveness, readiness and Prometheus endpoints. */
+/** Liveness, readiness and Prometheus endpoints (served on the admin port only, see admin.ts). */
 import type { Registry } from "prom-client";
 import { sendJson, sendText, type AnyResponse } from "./types.js";
 
@@ -19,7 +19,7 @@ function withTimeout(check: ReadinessCheck): Promise<void> {
 export type DegradedCheck = () => Promise<string | undefined>;
 
 /** Problems reported next to a ready answer; a check that fails or hangs is reported as such. */
-async function collectDegraded(checks: Record<string, DegradedCheck>): Promise<Record<string, string>> {
+async function collectDegraded(checks: Record<string, DegradedCheck>, redact: (text: string) => string): Promise<Record<string, string>> {
   const names = Object.keys(checks);
   const results = await Promise.allSettled(
     names.map(async (n) => {
@@ -31,28 +31,32 @@ async function collectDegraded(checks: Record<string, DegradedCheck>): Promise<R
   const degraded: Record<string, string> = {};
   results.forEach((r, i) => {
     const name = names[i] ?? "?";
-    if (r.status === "rejected") degraded[name] = `check failed: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`;
+    if (r.status === "rejected") degraded[name] = `check failed: ${redact(r.reason instanceof Error ? r.reason.message : String(r.reason))}`;
     else if (r.value !== undefined) degraded[name] = r.value;
   });
   return degraded;
 }
 
+/** `redact` masks secrets (connection-string passwords) drivers put into their error messages. */
 export async function respondReady(
   res: AnyResponse,
   checks: Record<string, ReadinessCheck>,
   draining: boolean,
+  redact: (text: string) => string,
+  notices: Record<string, string> = {},
   degradedChecks: Record<string, DegradedCheck> = {},
 ): Promise<void> {
-  if (draining) return sendJson(res, 503, { ready: false, failed: { server: "shutting down" } });
+  const shown = Object.keys(notices).length > 0 ? { notices } : {};
+  if (draining) return sendJson(res, 503, { ready: false, failed: { server: "shutting down" }, ...shown });
   const names = Object.keys(checks);
   const results = await Promise.allSettled(names.map((n) => withTimeout(checks[n] ?? (async () => {}))));
   const failed: Record<string, string> = {};
   results.forEach((r, i) => {
-    if (r.status === "rejected") failed[names[i] ?? "?"] = r.reason instanceof Error ? r.reason.message : String(r.reason);
+    if (r.status === "rejected") failed[names[i] ?? "?"] = redact(r.reason instanceof Error ? r.reason.message : String(r.reason));
   });
-  if (Object.keys(failed).length > 0) return sendJson(res, 503, { ready: false, failed });
-  const degraded = await collectDegraded(degradedChecks);
-  sendJson(res, 200, Object.keys(degraded).length > 0 ? { ready: true, degraded } : { ready: true });
+  if (Object.keys(failed).length > 0) return sendJson(res, 503, { ready: false, failed, ...shown });
+  const degraded = await collectDegraded(degradedChecks, redact);
+  sendJson(res, 200, Object.keys(degraded).length > 0 ? { ready: true, degraded, ...shown } : { ready: true, ...shown });
 }
 
 export async function respondMetrics(res: AnyResponse, registry: Registry): Promise<void> {

@@ -12,11 +12,13 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/identity/v1/events.proto.
  */
 export const file_parley_identity_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEiaAoTVXNlclJlZ2lzdGVyZWRFdmVudBImCgR1c2VyGAEgASgLMhgucGFybGV5LmlkZW50aXR5LnYxLlVzZXISDQoFZW1haWwYAiABKAkSGgoSdmVyaWZpY2F0aW9uX3Rva2VuGAMgASgJIjoKEFVzZXJVcGRhdGVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyIlIKEkZyaWVuZFJlcXVlc3RFdmVudBISCgpyZXF1ZXN0X2lkGAEgASgJEhQKDGZyb21fdXNlcl9pZBgCIAEoCRISCgp0b191c2VyX2lkGAMgASgJIjcKD0ZyaWVuZHNoaXBFdmVudBIRCgl1c2VyX2FfaWQYASABKAkSEQoJdXNlcl9iX2lkGAIgASgJIjQKCkJsb2NrRXZlbnQSEgoKYmxvY2tlcl9pZBgBIAEoCRISCgpibG9ja2VkX2lkGAIgASgJIqQCChVTb2NpYWxHcmFwaFNsaWNlRXZlbnQSPAoEa2luZBgBIAEoDjIuLnBhcmxleS5pZGVudGl0eS52MS5Tb2NpYWxHcmFwaFNsaWNlRXZlbnQuS2luZBIsCgVhZnRlchgCIAEoCzIdLnBhcmxleS5pZGVudGl0eS52MS5HcmFwaEVkZ2USLgoHdGhyb3VnaBgDIAEoCzIdLnBhcmxleS5pZGVudGl0eS52MS5HcmFwaEVkZ2USLAoFZWRnZXMYBCADKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlIkEKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhMKD0tJTkRfRlJJRU5EU0hJUBABEg4KCktJTkRfQkxPQ0sQAiIqCglHcmFwaEVkZ2USDQoFZmlyc3QYASABKAkSDgoGc2Vjb25kGAIgASgJYgZwcm90bzM", [file_parley_identity_v1_user]);
+  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEijwEKE1VzZXJSZWdpc3RlcmVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyEg0KBWVtYWlsGAIgASgJEh4KEnZlcmlmaWNhdGlvbl90b2tlbhgDIAEoCUICGAESIQoZc2VhbGVkX3ZlcmlmaWNhdGlvbl90b2tlbhgEIAEoDCI8ChpSZWdpc3RyYXRpb25BdHRlbXB0ZWRFdmVudBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJIiMKEFVzZXJEZWxldGVkRXZlbnQSDwoHdXNlcl9pZBgBIAEoCSI6ChBVc2VyVXBkYXRlZEV2ZW50EiYKBHVzZXIYASABKAsyGC5wYXJsZXkuaWRlbnRpdHkudjEuVXNlciJSChJGcmllbmRSZXF1ZXN0RXZlbnQSEgoKcmVxdWVzdF9pZBgBIAEoCRIUCgxmcm9tX3VzZXJfaWQYAiABKAkSEgoKdG9fdXNlcl9pZBgDIAEoCSI3Cg9GcmllbmRzaGlwRXZlbnQSEQoJdXNlcl9hX2lkGAEgASgJEhEKCXVzZXJfYl9pZBgCIAEoCSI0CgpCbG9ja0V2ZW50EhIKCmJsb2NrZXJfaWQYASABKAkSEgoKYmxvY2tlZF9pZBgCIAEoCSJzChNTZXNzaW9uUmV2b2tlZEV2ZW50Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRI3CgZyZWFzb24YAyABKA4yJy5wYXJsZXkuaWRlbnRpdHkudjEuU2Vzc2lvblJldm9rZVJlYXNvbiKkAgoVU29jaWFsR3JhcGhTbGljZUV2ZW50EjwKBGtpbmQYASABKA4yLi5wYXJsZXkuaWRlbnRpdHkudjEuU29jaWFsR3JhcGhTbGljZUV2ZW50LktpbmQSLAoFYWZ0ZXIYAiABKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlEi4KB3Rocm91Z2gYAyABKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlEiwKBWVkZ2VzGAQgAygLMh0ucGFybGV5LmlkZW50aXR5LnYxLkdyYXBoRWRnZSJBCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABITCg9LSU5EX0ZSSUVORFNISVAQARIOCgpLSU5EX0JMT0NLEAIiKgoJR3JhcGhFZGdlEg0KBWZpcnN0GAEgASgJEg4KBnNlY29uZBgCIAEoCSqIAQoTU2Vzc2lvblJldm9rZVJlYXNvbhIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTRVNTSU9OX1JFVk9LRV9SRUFTT05fTE9HT1VUEAESKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1JFVVNFX0RFVEVDVEVEEAJiBnByb3RvMw", [file_parley_identity_v1_user]);
 
 /**
- * [parley.identity.user.registered] and on ResendVerification
- * [parley.identity.user.verification_requested]. Carries what the mailer needs.
+ * [parley.identity.user.registered] and on ResendVerification (or Register of
+ * an address whose account is still unverified)
+ * [parley.identity.user.verification_requested]. Carries what the mailer needs,
+ * and no usable secret: the stream keeps events for days.
  *
  * @generated from message parley.identity.v1.UserRegisteredEvent
  */
@@ -32,9 +34,22 @@ export type UserRegisteredEvent = Message<"parley.identity.v1.UserRegisteredEven
   email: string;
 
   /**
-   * @generated from field: string verification_token = 3;
+   * Never filled any more: the raw token must not sit in the stream. Read
+   * sealed_verification_token.
+   *
+   * @generated from field: string verification_token = 3 [deprecated = true];
+   * @deprecated
    */
   verificationToken: string;
+
+  /**
+   * The verification token sealed for notification (AES-256-GCM under
+   * VERIFICATION_TOKEN_KEY, associated data = user.id; see
+   * packages/platform/src/sealed-secret.ts).
+   *
+   * @generated from field: bytes sealed_verification_token = 4;
+   */
+  sealedVerificationToken: Uint8Array;
 };
 
 /**
@@ -43,6 +58,52 @@ export type UserRegisteredEvent = Message<"parley.identity.v1.UserRegisteredEven
  */
 export const UserRegisteredEventSchema: GenMessage<UserRegisteredEvent> = /*@__PURE__*/
   messageDesc(file_parley_identity_v1_events, 0);
+
+/**
+ * [parley.identity.user.registration_attempted] Register was called with the
+ * address of an already verified account. The caller got the same answer as
+ * for a new address; notification tells the owner instead.
+ *
+ * @generated from message parley.identity.v1.RegistrationAttemptedEvent
+ */
+export type RegistrationAttemptedEvent = Message<"parley.identity.v1.RegistrationAttemptedEvent"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message parley.identity.v1.RegistrationAttemptedEvent.
+ * Use `create(RegistrationAttemptedEventSchema)` to create a new message.
+ */
+export const RegistrationAttemptedEventSchema: GenMessage<RegistrationAttemptedEvent> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 1);
+
+/**
+ * [parley.identity.user.deleted] An account that was never verified expired
+ * and was deleted; its email and username are free again.
+ *
+ * @generated from message parley.identity.v1.UserDeletedEvent
+ */
+export type UserDeletedEvent = Message<"parley.identity.v1.UserDeletedEvent"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message parley.identity.v1.UserDeletedEvent.
+ * Use `create(UserDeletedEventSchema)` to create a new message.
+ */
+export const UserDeletedEventSchema: GenMessage<UserDeletedEvent> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 2);
 
 /**
  * [parley.identity.user.updated]
@@ -61,7 +122,7 @@ export type UserUpdatedEvent = Message<"parley.identity.v1.UserUpdatedEvent"> & 
  * Use `create(UserUpdatedEventSchema)` to create a new message.
  */
 export const UserUpdatedEventSchema: GenMessage<UserUpdatedEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 1);
+  messageDesc(file_parley_identity_v1_events, 3);
 
 /**
  * [parley.identity.friend_request.created|accepted|rejected|canceled]
@@ -90,7 +151,7 @@ export type FriendRequestEvent = Message<"parley.identity.v1.FriendRequestEvent"
  * Use `create(FriendRequestEventSchema)` to create a new message.
  */
 export const FriendRequestEventSchema: GenMessage<FriendRequestEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 2);
+  messageDesc(file_parley_identity_v1_events, 4);
 
 /**
  * [parley.identity.friendship.created|removed] user_a < user_b.
@@ -114,7 +175,7 @@ export type FriendshipEvent = Message<"parley.identity.v1.FriendshipEvent"> & {
  * Use `create(FriendshipEventSchema)` to create a new message.
  */
 export const FriendshipEventSchema: GenMessage<FriendshipEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 3);
+  messageDesc(file_parley_identity_v1_events, 5);
 
 /**
  * [parley.identity.block.created|removed]
@@ -138,7 +199,39 @@ export type BlockEvent = Message<"parley.identity.v1.BlockEvent"> & {
  * Use `create(BlockEventSchema)` to create a new message.
  */
 export const BlockEventSchema: GenMessage<BlockEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 4);
+  messageDesc(file_parley_identity_v1_events, 6);
+
+/**
+ * [parley.identity.session.revoked] A login session (refresh-token family,
+ * access token `sid`) was revoked: its refresh tokens are dead and its access
+ * tokens are rejected until they expire. The realtime edge closes the
+ * session's open sockets on every node when it sees this.
+ *
+ * @generated from message parley.identity.v1.SessionRevokedEvent
+ */
+export type SessionRevokedEvent = Message<"parley.identity.v1.SessionRevokedEvent"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: parley.identity.v1.SessionRevokeReason reason = 3;
+   */
+  reason: SessionRevokeReason;
+};
+
+/**
+ * Describes the message parley.identity.v1.SessionRevokedEvent.
+ * Use `create(SessionRevokedEventSchema)` to create a new message.
+ */
+export const SessionRevokedEventSchema: GenMessage<SessionRevokedEvent> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 7);
 
 /**
  * [parley.identity.graph.slice] A periodic full copy of one slice of the social
@@ -177,7 +270,7 @@ export type SocialGraphSliceEvent = Message<"parley.identity.v1.SocialGraphSlice
  * Use `create(SocialGraphSliceEventSchema)` to create a new message.
  */
 export const SocialGraphSliceEventSchema: GenMessage<SocialGraphSliceEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 5);
+  messageDesc(file_parley_identity_v1_events, 8);
 
 /**
  * @generated from enum parley.identity.v1.SocialGraphSliceEvent.Kind
@@ -207,7 +300,7 @@ export enum SocialGraphSliceEvent_Kind {
  * Describes the enum parley.identity.v1.SocialGraphSliceEvent.Kind.
  */
 export const SocialGraphSliceEvent_KindSchema: GenEnum<SocialGraphSliceEvent_Kind> = /*@__PURE__*/
-  enumDesc(file_parley_identity_v1_events, 5, 0);
+  enumDesc(file_parley_identity_v1_events, 8, 0);
 
 /**
  * @generated from message parley.identity.v1.GraphEdge
@@ -229,5 +322,37 @@ export type GraphEdge = Message<"parley.identity.v1.GraphEdge"> & {
  * Use `create(GraphEdgeSchema)` to create a new message.
  */
 export const GraphEdgeSchema: GenMessage<GraphEdge> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 6);
+  messageDesc(file_parley_identity_v1_events, 9);
+
+/**
+ * Why a session was revoked.
+ *
+ * @generated from enum parley.identity.v1.SessionRevokeReason
+ */
+export enum SessionRevokeReason {
+  /**
+   * @generated from enum value: SESSION_REVOKE_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The user logged out (this session, or named its refresh token in Logout).
+   *
+   * @generated from enum value: SESSION_REVOKE_REASON_LOGOUT = 1;
+   */
+  LOGOUT = 1,
+
+  /**
+   * An already-rotated refresh token of the session was presented after the grace window.
+   *
+   * @generated from enum value: SESSION_REVOKE_REASON_REUSE_DETECTED = 2;
+   */
+  REUSE_DETECTED = 2,
+}
+
+/**
+ * Describes the enum parley.identity.v1.SessionRevokeReason.
+ */
+export const SessionRevokeReasonSchema: GenEnum<SessionRevokeReason> = /*@__PURE__*/
+  enumDesc(file_parley_identity_v1_events, 0);
 
