@@ -22,8 +22,9 @@ afterAll(async () => {
 
 const SUBJECT = "parley.chat.message.created";
 
+/** Probes and metrics are served on the admin port. */
 async function get(path: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${h.server.baseUrl}${path}`);
+  const res = await fetch(`${h.server.adminUrl}${path}`);
   return { status: res.status, body: await res.text() };
 }
 
