@@ -65,6 +65,10 @@
   value: {{ $c.trustProxy | toString | quote }}
 - name: RATE_LIMIT_SCALE
   value: {{ $c.rateLimitScale | quote }}
+{{- if eq $svc "identity" }}
+- name: GRAPH_RECONCILE_INTERVAL
+  value: {{ $c.graphReconcileInterval | int64 | quote }}
+{{- end }}
 - name: DATA_DIR
   value: {{ $root.Values.dataDir | quote }}
 # The preStop hook already covers the endpoint-removal race; a second delay would only eat

@@ -122,6 +122,12 @@ const envSchema = z.object({
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   /** Directory of the built web client to serve; unset = none. */
   WEB_DIST: z.string().optional(),
+  /**
+   * Seconds between identity's full passes over the social graph
+   * (`parley.identity.graph.slice` events) that projections reconcile
+   * against; 0 turns them off. Default 6 hours.
+   */
+  GRAPH_RECONCILE_INTERVAL: z.coerce.number().int().min(0).default(6 * 3600),
 });
 
 export interface PlatformConfig {
@@ -178,6 +184,7 @@ export interface PlatformConfig {
   shutdownDelaySec: number;
   rateLimitScale: number;
   webDist: string | undefined;
+  graphReconcileIntervalSec: number;
 }
 
 export class ConfigError extends Error {
@@ -257,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownDelaySec: e.SHUTDOWN_DELAY,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     webDist: e.WEB_DIST,
+    graphReconcileIntervalSec: e.GRAPH_RECONCILE_INTERVAL,
   };
 }
 
