@@ -1,6 +1,6 @@
 /** A pool of client-worker processes sharing one scenario's clients. */
 import { forkTs, type Child } from "./proc.js";
-import { isMsg, type ClientSpec, type FromWorker, type Target, type ToWorker } from "./protocol.js";
+import { isMsg, type ClientProfile, type ClientSpec, type DriverKind, type FromWorker, type ToWorker } from "./protocol.js";
 
 export interface ConnectResult {
   ok: number;
@@ -47,11 +47,16 @@ export class WorkerPool {
     this.workers[i]?.send(m);
   }
 
-  async connect(target: Target, apiUrl: string, localAddresses: string[], concurrency: number, timeoutMs: number): Promise<ConnectResult> {
+  /** The load generators of a measured window: this runner (it sends fan-out) and every worker. */
+  generators(): Array<{ pid: number; role: string }> {
+    return [{ pid: process.pid, role: "runner" }, ...this.workers.map((w, i) => ({ pid: w.pid, role: `w${i + 1}` }))];
+  }
+
+  async connect(driver: DriverKind, profile: ClientProfile, apiUrl: string, localAddresses: string[], concurrency: number, timeoutMs: number): Promise<ConnectResult> {
     const started = Date.now();
     const perWorkerConcurrency = Math.max(1, Math.ceil(concurrency / this.workers.length));
     this.workers.forEach((w, i) =>
-      w.send({ t: "connect", target, apiUrl, clients: this.shares[i] ?? [], localAddresses, concurrency: perWorkerConcurrency } satisfies ToWorker),
+      w.send({ t: "connect", driver, profile, apiUrl, clients: this.shares[i] ?? [], localAddresses, concurrency: perWorkerConcurrency } satisfies ToWorker),
     );
     const results = await Promise.all(this.workers.map((w) => w.next(isMsg("connected"), timeoutMs, "connect clients")));
     return {

@@ -4,9 +4,12 @@
  * REDIS_URL). Sends { t: "listening", apiUrl, wsUrl } over IPC when ready.
  */
 import { startEmbedded } from "@parley/embedded";
+import { serveGcRequests } from "../lib/proc.js";
 
 const parley = await startEmbedded({ port: 0, wsPort: 0, host: "127.0.0.1" });
 process.send?.({ t: "listening", apiUrl: parley.apiUrl, wsUrl: parley.wsUrl });
+// The idle-memory reading (scenario a) collects garbage here first: the server runs with --expose-gc.
+serveGcRequests();
 
 let stopping = false;
 const stop = async () => {

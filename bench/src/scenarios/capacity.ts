@@ -1,5 +1,11 @@
-/** (a) Edge capacity: N idle authenticated sockets on ONE node; sockets held and RSS per socket. */
+/**
+ * (a) Edge capacity and idle memory: N idle authenticated sockets on ONE node. The edge process
+ * runs with --expose-gc; its RSS is read after two full collections before the sockets connect
+ * and again after they have idled, so (after − before) / N is what an idle socket costs, not
+ * garbage that happened to be live.
+ */
 import { sleep } from "../lib/clock.js";
+import { startCpuMeter, type CpuUsage } from "../lib/cpu.js";
 import type { BenchOptions } from "../lib/options.js";
 import { fdCount, rssBytes } from "../lib/proc.js";
 import type { BenchTarget } from "../lib/target.js";
@@ -12,10 +18,15 @@ export interface CapacityResult {
   firstError: string | undefined;
   droppedWhileIdle: number;
   connectSeconds: number;
+  /** After GC. */
   rssBeforeMiB: number;
   rssAfterMiB: number;
+  /** RSS without GC, at the same moments (what an operator's dashboard shows). */
+  rssAfterNoGcMiB: number;
   bytesPerSocket: number;
   serverFds: number;
+  /** Connect + idle window. */
+  cpu: CpuUsage;
 }
 
 const MiB = 1024 * 1024;
@@ -27,14 +38,17 @@ export async function runCapacity(target: BenchTarget, o: BenchOptions): Promise
   if (url === undefined || pid === undefined) throw new Error("target has no edge node");
   const users = await target.users(o.capacitySockets, { social: false });
   const clients = users.map((u) => ({ ...u, url, rooms: [] }));
-  const rssBefore = rssBytes(pid);
+  const rssBefore = await target.gcRss(pid);
   const pool = WorkerPool.start(clients, o.socketsPerWorker);
   try {
-    const c = await pool.connect(target.name, target.apiUrl, loopbackAddresses(o.localAddresses), o.connectConcurrency, 300_000);
+    const meter = startCpuMeter({ generators: pool.generators(), servers: target.servers, backends: target.backends });
+    const c = await pool.connect(target.driver, o.client, target.apiUrl, loopbackAddresses(o.localAddresses), o.connectConcurrency, 300_000);
     // Idle for a moment: sockets that the server drops after the handshake show up here, and
     // the server's allocations settle before RSS is read.
     await sleep(IDLE_MS);
-    const rssAfter = rssBytes(pid);
+    const cpu = meter.stop();
+    const rssAfterNoGc = rssBytes(pid);
+    const rssAfter = await target.gcRss(pid);
     const serverFds = fdCount(pid);
     const received = await pool.collect();
     return {
@@ -46,8 +60,10 @@ export async function runCapacity(target: BenchTarget, o: BenchOptions): Promise
       connectSeconds: c.ms / 1000,
       rssBeforeMiB: rssBefore / MiB,
       rssAfterMiB: rssAfter / MiB,
+      rssAfterNoGcMiB: rssAfterNoGc / MiB,
       bytesPerSocket: c.ok > 0 ? Math.round((rssAfter - rssBefore) / c.ok) : 0,
       serverFds,
+      cpu,
     };
   } finally {
     await pool.stop();
