@@ -5,6 +5,7 @@
  * writes bench/results/<date>.md and .json. Reports numbers; asserts nothing. Every size is a
  * flag or a BENCH_* env var (lib/options.ts).
  */
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { writeReport, machineInfo, type BenchReport, type Runs, type TargetResults } from "./lib/report.js";
 import { assertLoopback, parseOptions, type BenchOptions } from "./lib/options.js";
@@ -123,5 +124,6 @@ for (const name of o.targets) {
 
 report.finishedAt = new Date().toISOString();
 const files = writeReport(report, o.resultsDir);
+console.log(`\n${readFileSync(files.md, "utf8")}`);
 log(`wrote ${files.md} and ${files.json}`);
 process.exit(0);

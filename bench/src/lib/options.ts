@@ -44,6 +44,8 @@ export interface BenchOptions {
   natsUrl: string;
   redisUrl: string;
   resultsDir: string;
+  /** Another checkout whose Parley (packages/embedded) the parley stacks run; "" = this one. */
+  parleyRoot: string;
 }
 
 const QUICK = {
@@ -143,6 +145,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     postgresUrl: pick("postgres-url", "postgres://postgres@127.0.0.1:5432/postgres"),
     natsUrl: pick("nats-url", "nats://127.0.0.1:4222"),
     redisUrl: pick("redis-url", "redis://127.0.0.1:6379"),
+    parleyRoot: pick("parley-root", ""),
     resultsDir: pick("results-dir", new URL("../../results", import.meta.url).pathname),
   };
 }

@@ -122,7 +122,11 @@ export function serveGcRequests(): void {
     if (m.t !== "gc") return;
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
-    gc?.();
-    setTimeout(() => process.send?.({ t: "rss", bytes: process.memoryUsage().rss, gcAvailable: gc !== undefined }), 500);
+    // A second collection a moment later frees what the first one's finalizers (sockets' native
+    // handles, weak refs) released; then give the allocator time to hand pages back.
+    setTimeout(() => {
+      gc?.();
+      setTimeout(() => process.send?.({ t: "rss", bytes: process.memoryUsage().rss, gcAvailable: gc !== undefined }), 800);
+    }, 200);
   });
 }

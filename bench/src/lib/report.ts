@@ -59,7 +59,7 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-function okRuns<T extends object>(runs: Runs<T> | undefined): T[] {
+export function okRuns<T extends object>(runs: Runs<T> | undefined): T[] {
   return (runs ?? []).filter((r): r is T => !isFailed(r));
 }
 
@@ -75,7 +75,7 @@ function stat<T extends object>(runs: Runs<T> | undefined, f: (r: T) => number, 
   return `${m}${spread}${failed ? ` [${failed} run(s) failed]` : ""}`;
 }
 
-function medianOf<T extends object>(runs: Runs<T> | undefined, f: (r: T) => number): number {
+export function medianOf<T extends object>(runs: Runs<T> | undefined, f: (r: T) => number): number {
   return median(okRuns(runs).map(f));
 }
 
@@ -131,6 +131,7 @@ export function render(r: BenchReport): string {
       return peer ? base + ratio(k, medianOf(get(x), f), medianOf(get(peer), f), higherIsBetter) : base;
     };
   const o = r.options;
+  const ran = (count: (x: TargetResults) => number) => names.some((k) => count(res(k)) > 0);
   const clientLabel =
     o.client === "light"
       ? "**light** (plain `ws`, minimal decode, batched acks; bench/README.md)"
@@ -157,7 +158,10 @@ ${anyBound ? "\n> ⚠ At least one figure below comes from a client-bound run (s
 Stacks:
 ${names.map((k) => `- **${LABELS[k]}**: ${res(k).description}`).join("\n")}
 
-## (b) Fan-out — group of ${n(o.fanoutMembers)}, ${n(o.fanoutRate)} msg/s for ${n(o.fanoutSeconds)} s
+## Summary
+${renderHeadline(r)}
+
+${ran((x) => x.fanout.length) ? `## (b) Fan-out — group of ${n(o.fanoutMembers)}, ${n(o.fanoutRate)} msg/s for ${n(o.fanoutSeconds)} s
 ${head}
 ${row("members connected / edge nodes", (x) => stat(fan(x), (f) => f.connected, n) + ` / ${okRuns(fan(x))[0]?.edgeNodes ?? "–"}`)}
 ${row("messages sent (errors)", (x) => stat(fan(x), (f) => f.sent, n) + ` (${stat(fan(x), (f) => f.sendErrors, n)})`)}
@@ -173,13 +177,13 @@ ${row("stack CPU (server + backends)", (x) => stackCpuCell(fan(x)))}
 ${row("deliveries per stack CPU-second", withRatio(fan, (f) => f.deliveriesPerCpuSecond, (v) => n(v), true))}
 ${row("load generator CPU", (x) => generatorCell(fan(x)))}
 
-## (b') Highest fan-out rate with p99 send → last member < ${n(o.p99BudgetMs)} ms — group of ${n(o.fanoutMembers)}, rates ${o.rampRates.join(", ")} msg/s, ${n(o.rampSeconds)} s each
+` : ""}${ran((x) => x.ramp.length) ? `## (b') Highest fan-out rate with p99 send → last member < ${n(o.p99BudgetMs)} ms — group of ${n(o.fanoutMembers)}, rates ${o.rampRates.join(", ")} msg/s, ${n(o.rampSeconds)} s each
 ${head}
 ${row("highest rate under budget", withRatio(ramp, (x) => x.highestRateUnderBudget, (v) => `${n(v)} msg/s`, true))}
 ${row("stopped because", (x) => okRuns(ramp(x)).map((z) => z.stoppedBecause).join("; ") || stat(ramp(x), () => 0, n))}
 ${row("steps (rate: p99 last member, generator max CPU)", (x) => okRuns(ramp(x))[0]?.steps.map((s) => `${s.offeredRate}: ${ms(lat((z) => z.p99Ms)(s.sendToLastDelivery))}, ${Math.round(s.cpu.maxGeneratorPct)}%${s.cpu.clientBound ? " CLIENT-BOUND" : ""}`).join("; ") ?? "–")}
 
-## (c) 1-1 — ${n(o.directPairs)} pairs, ${n(o.directRate)} msg/s offered for ${n(o.directSeconds)} s
+` : ""}${ran((x) => x.direct.length) ? `## (c) 1-1 — ${n(o.directPairs)} pairs, ${n(o.directRate)} msg/s offered for ${n(o.directSeconds)} s
 ${head}
 ${row("clients connected", (x) => stat(dir(x), (d) => d.connected, n))}
 ${row("sent (errors)", (x) => `${stat(dir(x), (d) => d.sent, n)} (${stat(dir(x), (d) => d.sendErrors, n)})`)}
@@ -193,7 +197,7 @@ ${row("stack CPU (server + backends)", (x) => stackCpuCell(dir(x)))}
 ${row("deliveries per stack CPU-second", withRatio(dir, (d) => d.deliveriesPerCpuSecond, (v) => n(v), true))}
 ${row("load generator CPU (senders included)", (x) => generatorCell(dir(x)))}
 
-## (a) Idle sockets — ${n(o.capacitySockets)} authenticated sockets on one node, RSS after GC
+` : ""}${ran((x) => x.capacity.length) ? `## (a) Idle sockets — ${n(o.capacitySockets)} authenticated sockets on one node, RSS after GC
 ${head}
 ${row("sockets held", (x) => `${stat(cap(x), (c) => c.held, n)} / ${n(o.capacitySockets)}${okRuns(cap(x)).some((c) => c.failed) ? ` (failed: ${okRuns(cap(x)).find((c) => c.firstError)?.firstError ?? ""})` : ""}`)}
 ${row("time to connect all", (x) => stat(cap(x), (c) => c.connectSeconds, (v) => `${n(v, 1)} s`))}
@@ -203,7 +207,7 @@ ${row("server fds", (x) => stat(cap(x), (c) => c.serverFds, n))}
 ${row("dropped while idle", (x) => stat(cap(x), (c) => c.droppedWhileIdle, n))}
 ${row("load generator CPU (connect + idle)", (x) => generatorCell(cap(x)))}
 
-## (d) History — real Postgres, ${n(o.historyMessages)} messages, ${n(o.historyConversations)} conversations (Parley only)
+` : ""}${ran((x) => (x.history ? 1 : 0)) ? `## (d) History — real Postgres, ${n(o.historyMessages)} messages, ${n(o.historyConversations)} conversations (Parley only)
 ${head}
 ${row("rows seeded (seconds)", (x) => his(x, (h) => `${n(h.messages)} msgs, ${n(h.conversations)} convs (${n(h.seedSeconds, 1)} s)`))}
 ${row("ListMessages, 50, newest", (x) => his(x, (h) => fmtHist(h.listMessagesNewest)))}
@@ -211,7 +215,7 @@ ${row("ListMessages, 50, random cursor", (x) => his(x, (h) => fmtHist(h.listMess
 ${row("ListConversations, 50, first page", (x) => his(x, (h) => fmtHist(h.listConversationsFirst)))}
 ${row("ListConversations, 50, deep pages", (x) => his(x, (h) => fmtHist(h.listConversationsDeep)))}
 
-## Notes
+` : ""}## Notes
 ${r.notes.map((x) => `- ${x}`).join("\n")}
 
 Options: \`${JSON.stringify({ ...o, resultsDir: undefined, postgresUrl: undefined })}\`
@@ -221,4 +225,36 @@ Options: \`${JSON.stringify({ ...o, resultsDir: undefined, postgresUrl: undefine
 export function machineInfo(loadAvg: number[]): BenchReport["machine"] {
   const c = cpus();
   return { cpus: c.length, cpuModel: c[0]?.model ?? "unknown", memGiB: totalmem() / 1024 ** 3, node: process.version, loadAvgAtStart: loadAvg };
+}
+
+/** The figures the delivery-pipeline work is judged by, per stack: medians over the runs. */
+export function headline(r: BenchReport): Array<{ figure: string; cells: Partial<Record<StackName, string>> }> {
+  const o = r.options;
+  const rows: Array<{ figure: string; get: (x: TargetResults) => string }> = [
+    { figure: `fan-out ${n(o.fanoutMembers)} × ${n(o.fanoutRate)}/s: send → delivery p99`, get: (x) => stat(x.fanout, (f) => lat((s) => s.p99Ms)(f.perDelivery), ms) },
+    { figure: "fan-out: send → last member p99", get: (x) => stat(x.fanout, (f) => lat((s) => s.p99Ms)(f.sendToLastDelivery), ms) },
+    { figure: "fan-out: deliveries per stack CPU-s", get: (x) => stat(x.fanout, (f) => f.deliveriesPerCpuSecond, (v) => n(v)) },
+    { figure: "fan-out: stack CPU", get: (x) => stackCpuCell(x.fanout) },
+    { figure: "fan-out: load generator CPU", get: (x) => generatorCell(x.fanout) },
+    { figure: `highest fan-out rate with p99 < ${n(o.p99BudgetMs)} ms`, get: (x) => stat(x.ramp, (z) => z.highestRateUnderBudget, (v) => `${n(v)} msg/s`) },
+    { figure: `1-1 ${n(o.directPairs)} pairs @ ${n(o.directRate)}/s: delivered/s`, get: (x) => stat(x.direct, (d) => d.deliveredPerSec, (v) => n(v, 1)) },
+    { figure: "1-1: send → delivery p99", get: (x) => stat(x.direct, (d) => lat((s) => s.p99Ms)(d.sendToDelivery), ms) },
+    { figure: "1-1: lost / duplicated", get: (x) => `${stat(x.direct, (d) => d.lost, n)} / ${stat(x.direct, (d) => d.duplicates, n)}` },
+    { figure: "1-1: load generator CPU", get: (x) => generatorCell(x.direct) },
+    { figure: `idle RSS / socket after GC (${n(o.capacitySockets)} sockets)`, get: (x) => stat(x.capacity, (c) => c.bytesPerSocket / 1024, (v) => `${n(v, 1)} KiB`) },
+  ];
+  return rows.map(({ figure, get }) => {
+    const cells: Partial<Record<StackName, string>> = {};
+    for (const k of STACK_NAMES) {
+      const x = r.results[k];
+      if (x) cells[k] = get(x);
+    }
+    return { figure, cells };
+  });
+}
+
+export function renderHeadline(r: BenchReport): string {
+  const names = STACK_NAMES.filter((k) => r.results[k]);
+  const rows = headline(r).filter((row) => names.some((k) => (row.cells[k] ?? "–") !== "–"));
+  return [`| | ${names.map((k) => LABELS[k]).join(" | ")} |`, `|---|${names.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.figure} | ${names.map((k) => row.cells[k] ?? "–").join(" | ")} |`)].join("\n");
 }

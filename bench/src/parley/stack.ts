@@ -50,6 +50,7 @@ export async function startParley(o: BenchOptions, variant: "backends" | "embedd
     RATE_LIMIT_SCALE: "1000000",
     LOG_LEVEL: "warn",
     NODE_ENV: "production",
+    ...(o.parleyRoot ? { BENCH_PARLEY_ROOT: o.parleyRoot } : {}),
   };
   const backends: Backend[] = variant === "embedded" ? [] : o.parleyBackends === "real" ? ["postgres", "nats", "redis"] : ["postgres"];
   if (variant === "backends" && o.parleyBackends === "real") {
@@ -96,7 +97,8 @@ export async function startParley(o: BenchOptions, variant: "backends" | "embedd
         ? "embedded, no backends (PGlite in memory, in-process bus, memory stores; all services and one realtime edge node in one process)"
         : `all services in one process (one realtime edge node) on real Postgres` +
           (o.parleyBackends === "real" ? ", NATS JetStream and Redis" : ", in-process bus and in-memory presence")) +
-      "; messages are persisted, sequenced, published via the outbox, acked by the client and redelivered until acked",
+      "; messages are persisted, sequenced, published via the outbox, acked by the client and redelivered until acked" +
+      (o.parleyRoot ? ` (Parley code from ${o.parleyRoot})` : ""),
     apiUrl,
     edgeUrls: [wsUrl],
     edgePids: [child.pid],

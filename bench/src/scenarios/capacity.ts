@@ -31,6 +31,8 @@ export interface CapacityResult {
 
 const MiB = 1024 * 1024;
 const IDLE_MS = 3_000;
+/** Sockets opened and closed before the first reading, so code paths run once (JIT, lazy modules, pools) are not billed to the N sockets. */
+const WARMUP_SOCKETS = 50;
 
 export async function runCapacity(target: BenchTarget, o: BenchOptions): Promise<CapacityResult> {
   const url = target.edgeUrls[0];
@@ -38,6 +40,13 @@ export async function runCapacity(target: BenchTarget, o: BenchOptions): Promise
   if (url === undefined || pid === undefined) throw new Error("target has no edge node");
   const users = await target.users(o.capacitySockets, { social: false });
   const clients = users.map((u) => ({ ...u, url, rooms: [] }));
+  const warm = WorkerPool.start((await target.users(WARMUP_SOCKETS, { social: false })).map((u) => ({ ...u, url, rooms: [] })), o.socketsPerWorker);
+  try {
+    await warm.connect(target.driver, o.client, target.apiUrl, loopbackAddresses(o.localAddresses), o.connectConcurrency, 120_000);
+  } finally {
+    await warm.stop();
+  }
+  await sleep(1_000);
   const rssBefore = await target.gcRss(pid);
   const pool = WorkerPool.start(clients, o.socketsPerWorker);
   try {

@@ -162,7 +162,7 @@ export async function runRamp(target: BenchTarget, o: BenchOptions, run: number)
         break;
       }
       if (r.complete < r.sent || r.sent === 0 || r.sendToLastDelivery.p99Ms >= o.p99BudgetMs) {
-        stoppedBecause = `at ${rate} msg/s: p99 ${r.sendToLastDelivery.p99Ms} ms, ${r.complete}/${r.sent} complete`;
+        stoppedBecause = `at ${rate} msg/s: p99 ${Math.round(r.sendToLastDelivery.p99Ms)} ms, ${r.complete}/${r.sent} complete`;
         break;
       }
       best = rate;
