@@ -6,6 +6,7 @@
 import { mapLimit, nowMs, sleep } from "./lib/clock.js";
 import type { Conn, Driver } from "./lib/driver.js";
 import { decodePayload, encodePayload } from "./lib/payload.js";
+import { LatencyRecorder } from "./lib/stats.js";
 import type { ClientProfile, DirectPair, DriverKind, FromWorker, ToWorker } from "./lib/protocol.js";
 
 const reply = (m: FromWorker) => process.send?.(m);
@@ -23,7 +24,7 @@ async function loadDriver(kind: DriverKind, profile: ClientProfile, apiUrl: stri
 let conns: Array<Conn | undefined> = [];
 // key → [deliveries, last delivery time]; deliveries to the message's own sender are not counted.
 let perMessage = new Map<string, [number, number]>();
-let latencies: number[] = [];
+const latencies = new LatencyRecorder();
 let duplicates = 0;
 let dropped = 0;
 
@@ -36,7 +37,7 @@ function onMessage(self: string, seen: Set<string>, body: string): void {
     return;
   }
   seen.add(p.k);
-  latencies.push(at - p.t);
+  latencies.record(at - p.t);
   const entry = perMessage.get(p.k);
   if (entry) {
     entry[0]++;
@@ -119,9 +120,8 @@ process.on("message", (m: ToWorker) => {
       case "direct":
         return runDirect(m);
       case "collect":
-        reply({ t: "received", perMessage: [...perMessage].map(([k, [n, last]]) => [k, n, last]), latenciesMs: latencies, duplicates, dropped });
+        reply({ t: "received", perMessage: [...perMessage].map(([k, [n, last]]) => [k, n, last]), latencies: latencies.drain(), duplicates, dropped });
         perMessage = new Map();
-        latencies = [];
         duplicates = 0;
         return;
       case "close":

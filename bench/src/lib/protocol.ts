@@ -38,8 +38,8 @@ export type FromWorker =
       t: "received";
       /** [key, deliveries, last delivery time] per message key, deliveries to the sender excluded. */
       perMessage: Array<[string, number, number]>;
-      /** receive time − send time, per delivery. */
-      latenciesMs: number[];
+      /** receive time − send time, per delivery: an HdrHistogram, compressed base64 ("" = none). */
+      latencies: string;
       /** Deliveries of a key a client already had, after the SDK's own dedupe. */
       duplicates: number;
       /** Sockets that closed while they should have stayed open. */

@@ -255,6 +255,6 @@ export function headline(r: BenchReport): Array<{ figure: string; cells: Partial
 
 export function renderHeadline(r: BenchReport): string {
   const names = STACK_NAMES.filter((k) => r.results[k]);
-  const rows = headline(r).filter((row) => names.some((k) => (row.cells[k] ?? "–") !== "–"));
+  const rows = headline(r).filter((row) => names.some((k) => !/^[–\s/]*$/.test(row.cells[k] ?? "–")));
   return [`| | ${names.map((k) => LABELS[k]).join(" | ")} |`, `|---|${names.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.figure} | ${names.map((k) => row.cells[k] ?? "–").join(" | ")} |`)].join("\n");
 }

@@ -11,7 +11,8 @@ export interface ConnectResult {
 
 export interface Received {
   perMessage: Map<string, { deliveries: number; last: number }>;
-  latenciesMs: number[];
+  /** Encoded histograms (stats.ts LatencyRecorder), one per worker per collect. */
+  latencies: string[];
   duplicates: number;
   dropped: number;
 }
@@ -71,7 +72,7 @@ export class WorkerPool {
     for (const w of this.workers) w.send({ t: "collect" } satisfies ToWorker);
     const parts = await Promise.all(this.workers.map((w) => w.next(isMsg("received"), timeoutMs, "collect")));
     const perMessage = new Map<string, { deliveries: number; last: number }>();
-    const latenciesMs: number[] = [];
+    const latencies: string[] = [];
     for (const part of parts) {
       for (const [k, n, last] of part.perMessage) {
         const e = perMessage.get(k);
@@ -80,11 +81,11 @@ export class WorkerPool {
           e.last = Math.max(e.last, last);
         } else perMessage.set(k, { deliveries: n, last });
       }
-      for (const l of part.latenciesMs) latenciesMs.push(l);
+      latencies.push(part.latencies);
     }
     return {
       perMessage,
-      latenciesMs,
+      latencies,
       duplicates: parts.reduce((n, p) => n + p.duplicates, 0),
       dropped: parts.reduce((n, p) => n + p.dropped, 0),
     };

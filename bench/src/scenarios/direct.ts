@@ -7,7 +7,7 @@ import { sleep } from "../lib/clock.js";
 import { startCpuMeter, type CpuUsage } from "../lib/cpu.js";
 import type { BenchOptions } from "../lib/options.js";
 import { isMsg, type DirectPair, type ToWorker } from "../lib/protocol.js";
-import { summarize, type LatencySummary } from "../lib/stats.js";
+import { summarize, summarizeEncoded, type LatencySummary } from "../lib/stats.js";
 import type { BenchTarget, BenchUser } from "../lib/target.js";
 import { loopbackAddresses, WorkerPool } from "../lib/workers.js";
 import { drain } from "./drain.js";
@@ -80,7 +80,7 @@ export async function runDirect(target: BenchTarget, o: BenchOptions, run: numbe
       lost: Math.max(0, accepted - delivered),
       duplicates: got.duplicates,
       deliveredPerSec: delivered / o.directSeconds,
-      sendToDelivery: summarize(got.latenciesMs),
+      sendToDelivery: summarizeEncoded(got.latencies),
       sendAck: summarize(sentParts.flatMap((p) => p.sendLatenciesMs)),
       cpu,
       stackCpuSeconds: stackCpu,

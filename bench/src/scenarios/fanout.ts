@@ -9,7 +9,7 @@ import { nowMs, sleep } from "../lib/clock.js";
 import { startCpuMeter, type CpuUsage } from "../lib/cpu.js";
 import type { BenchOptions } from "../lib/options.js";
 import { encodePayload } from "../lib/payload.js";
-import { summarize, type LatencySummary } from "../lib/stats.js";
+import { summarize, summarizeEncoded, type LatencySummary } from "../lib/stats.js";
 import type { BenchTarget, GroupHandle } from "../lib/target.js";
 import { loopbackAddresses, WorkerPool, type ConnectResult } from "../lib/workers.js";
 import { drain } from "./drain.js";
@@ -122,7 +122,7 @@ export async function measureFanout(target: BenchTarget, g: FanoutGroup, o: Benc
     deliveries,
     duplicates: got.duplicates,
     sendToLastDelivery: summarize(lastDelivery),
-    perDelivery: summarize(got.latenciesMs),
+    perDelivery: summarizeEncoded(got.latencies),
     cpu,
     stackCpuSeconds: stackCpu,
     deliveriesPerCpuSecond: stackCpu > 0 ? deliveries / stackCpu : 0,
