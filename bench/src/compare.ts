@@ -29,7 +29,9 @@ for (const k of STACK_NAMES) {
 }
 const hb = headline(before);
 const ha = headline(after);
-const rows = ha.map((row, i) => ({ figure: row.figure, cells: columns.map((c) => ((c.report === before ? hb : ha)[i]?.cells[c.stack] ?? "–")) }));
+const rows = ha
+  .map((row, i) => ({ figure: row.figure, cells: columns.map((c) => (c.report === before ? hb : ha)[i]?.cells[c.stack] ?? "–") }))
+  .filter((row) => row.cells.some((c) => !/^[–\s/]*$/.test(c)));
 
 const md = `# Bench results — before / after
 
