@@ -29,6 +29,16 @@ export function socketIoUrl(base: string): string {
   return u.toString();
 }
 
+/** The body of a `42["msg",{…,"body":"…"}]` packet, cut out by index (bench bodies have no quotes); undefined for anything else. */
+export function cutMsgBody(packet: string): string | undefined {
+  if (!packet.startsWith('42["msg"')) return undefined;
+  const at = packet.indexOf(BODY_MARK);
+  if (at < 0) return undefined;
+  const from = at + BODY_MARK.length;
+  const end = packet.indexOf('"', from);
+  return end < 0 ? undefined : packet.slice(from, end);
+}
+
 /** A light Socket.IO connection: connect, emit with ack, receive `msg` bodies. */
 export class LightSocketIo {
   private readonly ws: WebSocket;
@@ -62,11 +72,8 @@ export class LightSocketIo {
         }
         const packet = s.charCodeAt(1);
         if (packet === 0x32 /* 2 event */) {
-          if (!s.startsWith('42["msg"')) return;
-          const at = s.indexOf(BODY_MARK);
-          if (at < 0) return;
-          const from = at + BODY_MARK.length;
-          onBody(s.slice(from, s.indexOf('"', from)));
+          const body = cutMsgBody(s);
+          if (body !== undefined) onBody(body);
         } else if (packet === 0x33 /* 3 ack */) {
           const id = Number.parseInt(s.slice(2), 10);
           const waiter = this.acks.get(id);
