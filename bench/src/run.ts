@@ -70,6 +70,8 @@ async function start(name: StackName): Promise<BenchTarget | ParleyTarget | { er
       return step("socketio: start", () => startSocketIo({ instances: 1, redisUrl: o.redisUrl, adapter: "none" }));
     case "socketio-redis":
       return step("socketio-redis: start", () => startSocketIo({ instances: o.socketIoInstances, redisUrl: o.redisUrl, adapter: "redis" }));
+    case "uws":
+      return step("uws: start", () => startSocketIo({ instances: 1, redisUrl: o.redisUrl, adapter: "uws" }));
     case "parley":
       return step("parley: start", () => startParley(o, "backends"));
     case "parley-embedded":
@@ -77,7 +79,8 @@ async function start(name: StackName): Promise<BenchTarget | ParleyTarget | { er
   }
 }
 
-const DESCRIPTIONS: Record<"socketio" | "socketio-redis", string> = {
+const DESCRIPTIONS: Record<"socketio" | "socketio-redis" | "uws", string> = {
+  uws: "raw uWebSockets.js pub/sub in one process (src/uws-server.ts): a room broadcast and nothing else, speaking the Socket.IO subset the light client uses — the floor of WebSocket fan-out on this machine, not a chat server",
   socketio: "socket.io 4, one process, in-memory adapter (websocket transport only, no compression); one room per conversation; nothing persisted",
   "socketio-redis": `socket.io 4, ${o.socketIoInstances} processes joined by @socket.io/redis-adapter on local Redis (websocket transport only, no compression); one room per conversation; nothing persisted`,
 };
@@ -98,7 +101,7 @@ const report: BenchReport = {
     "CPU: /proc utime+stime over the window send start → drain end (connect + idle for (a)). Stack CPU = server processes + the backends the stack uses (Postgres backends incl. exited ones via the postmaster's cutime, nats-server, redis-server), whole processes: other load on the same Postgres/NATS/Redis is counted too.",
     "Clients are spread over worker processes (--sockets-per-worker, fan-out at least 2) bound to 127.0.0.2… (--local-addresses); the fan-out sender is the runner process (one keep-alive HTTP connection for Parley, one light socket for Socket.IO).",
     "Parley tokens are minted by the bench with the server's own signing key (it passes JWT_PRIVATE_JWK to the server); users that need friendships (1-1) are registered and e-mail-verified through the API.",
-    "Idle memory: the server runs with --expose-gc; RSS is read after two full GCs before connecting and after the sockets idled 3 s; the delta is divided by the sockets held.",
+    "Idle memory: the server runs with --expose-gc; after 50 warm-up sockets came and went, RSS is read after full GCs once it has held still for 10 s, then N sockets connect and idle, and RSS is read the same way; (after − before) / N. Small N is dominated by noise of a few MiB.",
   ],
 };
 
@@ -110,7 +113,7 @@ for (const name of o.targets) {
     out.description = `failed to start: ${started.error}`;
     continue;
   }
-  out.description = "description" in started ? started.description : DESCRIPTIONS[name as "socketio" | "socketio-redis"];
+  out.description = "description" in started ? started.description : DESCRIPTIONS[name as "socketio" | "socketio-redis" | "uws"];
   try {
     await runAll(started, o, out);
     if (o.scenarios.has("history") && "history" in started && name === "parley") {

@@ -120,7 +120,11 @@ export async function gcRss<Msg extends { t: string }>(child: Child<Msg>): Promi
 export function serveGcRequests(): void {
   process.on("message", (m: { t?: string }) => {
     if (m.t !== "gc") return;
-    const gc = (globalThis as { gc?: () => void }).gc;
+    const v8gc = (globalThis as { gc?: (opts?: object) => void }).gc;
+    // "last-resort" is V8's CollectAllAvailableGarbage (repeated full GCs that also shrink the
+    // heap). RSS still drifts down for seconds after a busy spell, so callers read until it
+    // holds still (scenarios/capacity.ts).
+    const gc = v8gc ? () => v8gc({ type: "major", execution: "sync", flavor: "last-resort" }) : undefined;
     gc?.();
     // A second collection a moment later frees what the first one's finalizers (sockets' native
     // handles, weak refs) released; then give the allocator time to hand pages back.

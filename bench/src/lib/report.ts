@@ -45,6 +45,7 @@ export const LABELS: Record<StackName, string> = {
   "parley-embedded": "Parley embedded",
   socketio: "Socket.IO",
   "socketio-redis": "Socket.IO + Redis adapter",
+  uws: "raw uWebSockets.js pub/sub (floor)",
 };
 /** The peer every ratio is taken against. */
 const PEER: StackName = "socketio-redis";

@@ -1,6 +1,7 @@
 /**
- * Starts a Socket.IO baseline: one server with the in-memory adapter ("socketio"), or N server
- * processes sharing one Redis adapter channel ("socketio-redis").
+ * Starts a baseline spoken to with the Socket.IO protocol: one Socket.IO server with the
+ * in-memory adapter ("socketio"), N Socket.IO processes sharing one Redis adapter channel
+ * ("socketio-redis"), or the raw uWebSockets.js pub/sub floor ("uws", uws-server.ts).
  */
 import { randomUUID } from "node:crypto";
 import { forkTs, gcRss, type Child } from "../lib/proc.js";
@@ -10,14 +11,14 @@ import { LightSocketIo } from "../light/socketio.js";
 type ServerMsg = { t: "listening"; port: number } | { t: "rss"; bytes: number };
 const isListening = (m: ServerMsg): m is Extract<ServerMsg, { t: "listening" }> => m.t === "listening";
 
-export async function startSocketIo(opts: { instances: number; redisUrl: string; adapter: "redis" | "none" }): Promise<BenchTarget> {
+export async function startSocketIo(opts: { instances: number; redisUrl: string; adapter: "redis" | "none" | "uws" }): Promise<BenchTarget> {
   const key = `bench-sio-${randomUUID().slice(0, 8)}`;
   const servers: Array<Child<ServerMsg>> = [];
   const ports: number[] = [];
-  const instances = opts.adapter === "none" ? 1 : opts.instances;
+  const instances = opts.adapter === "redis" ? opts.instances : 1;
   for (let i = 0; i < instances; i++) {
     const child = forkTs<ServerMsg>(
-      new URL("../socketio-server.ts", import.meta.url),
+      new URL(opts.adapter === "uws" ? "../uws-server.ts" : "../socketio-server.ts", import.meta.url),
       { PORT: "0", REDIS_URL: opts.redisUrl, SIO_KEY: key, SIO_ADAPTER: opts.adapter },
       [],
       ["--expose-gc"],
@@ -32,12 +33,12 @@ export async function startSocketIo(opts: { instances: number; redisUrl: string;
   const senders: LightSocketIo[] = [];
 
   return {
-    name: opts.adapter === "none" ? "socketio" : "socketio-redis",
+    name: opts.adapter === "uws" ? "uws" : opts.adapter === "none" ? "socketio" : "socketio-redis",
     driver: "socketio",
     apiUrl: "",
     edgeUrls,
     edgePids: servers.map((s) => s.pid),
-    servers: servers.map((s, i) => ({ pid: s.pid, role: `sio${i + 1}` })),
+    servers: servers.map((s, i) => ({ pid: s.pid, role: opts.adapter === "uws" ? "uws" : `sio${i + 1}` })),
     backends: opts.adapter === "redis" ? ["redis"] : [],
     async gcRss(pid) {
       const child = servers.find((s) => s.pid === pid);
