@@ -101,7 +101,7 @@ const report: BenchReport = {
     "CPU: /proc utime+stime over the window send start → drain end (connect + idle for (a)). Stack CPU = server processes + the backends the stack uses (Postgres backends incl. exited ones via the postmaster's cutime, nats-server, redis-server), whole processes: other load on the same Postgres/NATS/Redis is counted too.",
     "Clients are spread over worker processes (--sockets-per-worker, fan-out at least 2) bound to 127.0.0.2… (--local-addresses); the fan-out sender is the runner process (one keep-alive HTTP connection for Parley, one light socket for Socket.IO).",
     "Parley tokens are minted by the bench with the server's own signing key (it passes JWT_PRIVATE_JWK to the server); users that need friendships (1-1) are registered and e-mail-verified through the API.",
-    "Idle memory: the server runs with --expose-gc; after 50 warm-up sockets came and went, RSS is read after full GCs once it has held still for 10 s, then N sockets connect and idle, and RSS is read the same way; (after − before) / N. Small N is dominated by noise of a few MiB.",
+    "Idle memory: the server runs with --expose-gc; after 50 warm-up sockets came and went, RSS is read after full GCs once it has held still (±max(256 KiB, 0.5%)) for 10 s (at most 30 s), then N sockets connect and idle, and RSS is read the same way; (after − before) / N. Small N is dominated by noise of a few MiB.",
   ],
 };
 

@@ -40,10 +40,11 @@ const WARMUP_SOCKETS = 50;
  */
 const SETTLE_STEP_MS = 1_000;
 const SETTLE_STABLE_MS = 10_000;
-const SETTLE_MAX_MS = 45_000;
-const SETTLED_BYTES = 256 * 1024;
+const SETTLE_MAX_MS = 30_000;
+/** "Still": within 256 KiB or 0.5% of RSS, whichever is more (a busy server never stops allocating entirely). */
+const settledBytes = (rss: number) => Math.max(256 * 1024, rss * 0.005);
 
-/** RSS after GC, once readings have stayed within SETTLED_BYTES for SETTLE_STABLE_MS (bounded: else the last reading). */
+/** RSS after GC, once readings have stayed within settledBytes for SETTLE_STABLE_MS (bounded: else the last reading). */
 async function settledRss(target: BenchTarget, pid: number): Promise<number> {
   const deadline = Date.now() + SETTLE_MAX_MS;
   let anchor = await target.gcRss(pid);
@@ -52,7 +53,7 @@ async function settledRss(target: BenchTarget, pid: number): Promise<number> {
   while (Date.now() < deadline) {
     await sleep(SETTLE_STEP_MS);
     last = await target.gcRss(pid);
-    if (Math.abs(last - anchor) >= SETTLED_BYTES) {
+    if (Math.abs(last - anchor) >= settledBytes(anchor)) {
       anchor = last;
       anchorAt = Date.now();
     } else if (Date.now() - anchorAt >= SETTLE_STABLE_MS) return last;
