@@ -8,10 +8,12 @@ import { Agent, request } from "node:http";
 
 const agents = new Map<string, Agent>();
 const TIMEOUT_MS = 10_000;
+/** Per source address: enough that an open-loop sender at thousands of msg/s against a slow server does not queue in the client (that would be billed to the server as latency). */
+const MAX_SOCKETS = 512;
 
 function agentFor(localAddress: string): Agent {
   let a = agents.get(localAddress);
-  if (!a) agents.set(localAddress, (a = new Agent({ keepAlive: true, maxSockets: 64, localAddress } as ConstructorParameters<typeof Agent>[0])));
+  if (!a) agents.set(localAddress, (a = new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS, localAddress } as ConstructorParameters<typeof Agent>[0])));
   return a;
 }
 
