@@ -43,4 +43,5 @@ test-browser:
 	pnpm test:browser --reporter=default --reporter=json --outputFile.json=$(CURDIR)/$(REPORTS)/browser.json
 
 bench: setup
+	@scripts/ensure-services.sh
 	pnpm bench

@@ -4,13 +4,15 @@
  * To keep it minimal (and in its favour), nothing is persisted and nothing is kept for a
  * disconnected client: a message is a room broadcast and nothing more.
  *
- * Env: PORT (0 = any), REDIS_URL, SIO_KEY (adapter channel prefix, unique per run), HOST.
+ * Env: PORT (0 = any), REDIS_URL, SIO_KEY (adapter channel prefix, unique per run), HOST,
+ * SIO_ADAPTER ("redis", the default, or "none": a single server with the in-memory adapter).
  * Sends { t: "listening", port } over IPC when ready.
  */
 import { createServer } from "node:http";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import { Server } from "socket.io";
+import { serveGcRequests } from "./lib/proc.js";
 
 interface SendRequest {
   room: string;
@@ -18,15 +20,16 @@ interface SendRequest {
 }
 
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const pub = new Redis(redisUrl, { lazyConnect: false });
-const sub = pub.duplicate();
+const useRedis = process.env.SIO_ADAPTER !== "none";
+const pub = useRedis ? new Redis(redisUrl, { lazyConnect: false }) : undefined;
+const sub = pub?.duplicate();
 const httpServer = createServer();
 const io = new Server(httpServer, {
   transports: ["websocket"],
   serveClient: false,
   // Parley's edge does not compress either; compression would only change the CPU bill.
   perMessageDeflate: false,
-  adapter: createAdapter(pub, sub, { key: process.env.SIO_KEY ?? "bench-sio" }),
+  ...(pub && sub ? { adapter: createAdapter(pub, sub, { key: process.env.SIO_KEY ?? "bench-sio" }) } : {}),
 });
 
 let nextId = 0;
@@ -60,12 +63,13 @@ httpServer.listen(port, process.env.HOST ?? "127.0.0.1", () => {
   const actual = typeof addr === "object" && addr ? addr.port : port;
   process.send?.({ t: "listening", port: actual });
 });
+serveGcRequests();
 
 // The server runs until the runner stops it (or its IPC channel closes when the runner dies).
 const shutdown = () => {
   io.close();
-  pub.disconnect();
-  sub.disconnect();
+  pub?.disconnect();
+  sub?.disconnect();
   process.exit(0);
 };
 process.on("SIGTERM", shutdown);

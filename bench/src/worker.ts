@@ -5,12 +5,18 @@
  */
 import { mapLimit, nowMs, sleep } from "./lib/clock.js";
 import type { Conn, Driver } from "./lib/driver.js";
-import type { DirectPair, FromWorker, Payload, Target, ToWorker } from "./lib/protocol.js";
+import { decodePayload, encodePayload } from "./lib/payload.js";
+import { LatencyRecorder } from "./lib/stats.js";
+import type { ClientProfile, DirectPair, DriverKind, FromWorker, ToWorker } from "./lib/protocol.js";
 
 const reply = (m: FromWorker) => process.send?.(m);
 
-async function loadDriver(target: Target, apiUrl: string): Promise<Driver> {
-  if (target === "socketio") return (await import("./socketio/driver.js")).socketIoDriver;
+async function loadDriver(kind: DriverKind, profile: ClientProfile, apiUrl: string): Promise<Driver> {
+  if (profile === "light") {
+    if (kind === "socketio") return (await import("./light/socketio.js")).lightSocketIoDriver;
+    return (await import("./light/parley.js")).createLightParleyDriver(apiUrl);
+  }
+  if (kind === "socketio") return (await import("./socketio/driver.js")).socketIoDriver;
   return (await import("./parley/driver.js")).createParleyDriver(apiUrl);
 }
 
@@ -18,25 +24,20 @@ async function loadDriver(target: Target, apiUrl: string): Promise<Driver> {
 let conns: Array<Conn | undefined> = [];
 // key → [deliveries, last delivery time]; deliveries to the message's own sender are not counted.
 let perMessage = new Map<string, [number, number]>();
-let latencies: number[] = [];
+const latencies = new LatencyRecorder();
 let duplicates = 0;
 let dropped = 0;
 
 function onMessage(self: string, seen: Set<string>, body: string): void {
   const at = nowMs();
-  let p: Payload;
-  try {
-    p = JSON.parse(body) as Payload;
-  } catch {
-    return; // not a bench message
-  }
-  if (typeof p.k !== "string" || p.f === self) return;
+  const p = decodePayload(body);
+  if (!p || p.f === self) return; // not a bench message, or the sender's own echo
   if (seen.has(p.k)) {
     duplicates++;
     return;
   }
   seen.add(p.k);
-  latencies.push(at - p.t);
+  latencies.record(at - p.t);
   const entry = perMessage.get(p.k);
   if (entry) {
     entry[0]++;
@@ -46,7 +47,7 @@ function onMessage(self: string, seen: Set<string>, body: string): void {
 
 async function connectAll(m: Extract<ToWorker, { t: "connect" }>): Promise<void> {
   const started = Date.now();
-  const driver = await loadDriver(m.target, m.apiUrl);
+  const driver = await loadDriver(m.driver, m.profile, m.apiUrl);
   let failed = 0;
   let firstError: string | undefined;
   const opened = await mapLimit(m.clients, m.concurrency, async (spec, i) => {
@@ -93,10 +94,10 @@ async function runDirect(m: Extract<ToWorker, { t: "direct" }>): Promise<void> {
         continue;
       }
       const t = nowMs();
-      const payload: Payload = { k: `${m.keyPrefix}${sent}`, t, f: from.spec.userId };
+      const body = encodePayload({ k: `${m.keyPrefix}${sent}`, t, f: from.spec.userId });
       sent++;
       const p = from
-        .send(pair.room, JSON.stringify(payload))
+        .send(pair.room, body)
         .then(() => void sendLatencies.push(nowMs() - t))
         .catch((err: unknown) => {
           sendErrors++;
@@ -119,9 +120,8 @@ process.on("message", (m: ToWorker) => {
       case "direct":
         return runDirect(m);
       case "collect":
-        reply({ t: "received", perMessage: [...perMessage].map(([k, [n, last]]) => [k, n, last]), latenciesMs: latencies, duplicates, dropped });
+        reply({ t: "received", perMessage: [...perMessage].map(([k, [n, last]]) => [k, n, last]), latencies: latencies.drain(), duplicates, dropped });
         perMessage = new Map();
-        latencies = [];
         duplicates = 0;
         return;
       case "close":

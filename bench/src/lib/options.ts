@@ -3,14 +3,25 @@
  * var (BENCH_FANOUT_MEMBERS=1000); the flag wins. Defaults are the quick run (~2 minutes);
  * `--full` switches to the sizes of docs/architecture.md §4.
  */
-import type { Target } from "./protocol.js";
+import type { ClientProfile } from "./protocol.js";
+import { STACK_NAMES, type StackName } from "./target.js";
 
-export type ScenarioName = "capacity" | "fanout" | "direct" | "history";
+export type ScenarioName = "capacity" | "fanout" | "ramp" | "direct" | "history";
+const SCENARIOS: readonly ScenarioName[] = ["capacity", "fanout", "ramp", "direct", "history"];
 
 export interface BenchOptions {
   mode: "quick" | "full";
   scenarios: Set<ScenarioName>;
-  targets: Target[];
+  targets: StackName[];
+  /** Client profile for every server-bound scenario (protocol.ts). */
+  client: ClientProfile;
+  /** Each scenario runs this many times per stack; reports show medians. */
+  repeat: number;
+  /** Fan-out rates (msg/s) tried by the ramp, lowest first; it stops at the first over budget. */
+  rampRates: number[];
+  rampSeconds: number;
+  /** The ramp's latency budget: p99 send → last member under this. */
+  p99BudgetMs: number;
   capacitySockets: number;
   fanoutMembers: number;
   fanoutRate: number;
@@ -33,10 +44,12 @@ export interface BenchOptions {
   natsUrl: string;
   redisUrl: string;
   resultsDir: string;
+  /** Another checkout whose Parley (packages/embedded) the parley stacks run; "" = this one. */
+  parleyRoot: string;
 }
 
 const QUICK = {
-  capacitySockets: 2000,
+  capacitySockets: 1000,
   fanoutMembers: 200,
   fanoutRate: 100,
   fanoutSeconds: 5,
@@ -46,6 +59,8 @@ const QUICK = {
   historyMessages: 200_000,
   historyConversations: 2_000,
   historySamples: 200,
+  repeat: 1,
+  rampSeconds: 3,
 };
 const FULL: typeof QUICK = {
   capacitySockets: 19_000,
@@ -58,6 +73,8 @@ const FULL: typeof QUICK = {
   historyMessages: 1_000_000,
   historyConversations: 20_000,
   historySamples: 1000,
+  repeat: 3,
+  rampSeconds: 8,
 };
 
 function flagName(key: string): string {
@@ -86,17 +103,26 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   }
   // --some-flag ↔ BENCH_SOME_FLAG
   const pick = (name: string, fallback: string) => flags.get(name) ?? env[`BENCH_${name.toUpperCase().replace(/-/g, "_")}`] ?? fallback;
-  const scenarioNames = pick("only", "capacity,fanout,direct,history").split(",");
+  const scenarioNames = pick("only", SCENARIOS.join(",")).split(",");
   const scenarios = new Set<ScenarioName>();
   for (const s of scenarioNames) {
-    if (s !== "capacity" && s !== "fanout" && s !== "direct" && s !== "history") throw new Error(`unknown scenario ${s}`);
-    scenarios.add(s);
+    const known = SCENARIOS.find((x) => x === s);
+    if (!known) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(", ")})`);
+    scenarios.add(known);
   }
-  const targets = pick("targets", "parley,socketio").split(",").map((t) => {
-    if (t !== "parley" && t !== "socketio") throw new Error(`unknown target ${t}`);
-    return t;
+  const targets = pick("targets", STACK_NAMES.join(",")).split(",").map((t) => {
+    const known = STACK_NAMES.find((x) => x === t);
+    if (!known) throw new Error(`unknown target ${t} (known: ${STACK_NAMES.join(", ")})`);
+    return known;
   });
-  const backends = pick("parley-backends", "postgres");
+  const client = pick("client", "light");
+  if (client !== "light" && client !== "sdk") throw new Error("--client must be light or sdk");
+  const rampRates = pick("ramp-rates", "50,100,200,400,800,1600,3200")
+    .split(",")
+    .map(Number)
+    .sort((a, b) => a - b);
+  if (rampRates.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error("--ramp-rates must be positive numbers");
+  const backends = pick("parley-backends", "real");
   if (backends !== "postgres" && backends !== "real") throw new Error("--parley-backends must be postgres or real");
   const int = (name: string, fallback: number) => {
     const n = Number(pick(name, String(fallback)));
@@ -107,6 +133,9 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     mode,
     scenarios,
     targets,
+    client,
+    rampRates,
+    p99BudgetMs: int("p99-budget-ms", 100),
     ...sizes,
     socketsPerWorker: int("sockets-per-worker", 5000),
     localAddresses: int("local-addresses", 4),
@@ -116,6 +145,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     postgresUrl: pick("postgres-url", "postgres://postgres@127.0.0.1:5432/postgres"),
     natsUrl: pick("nats-url", "nats://127.0.0.1:4222"),
     redisUrl: pick("redis-url", "redis://127.0.0.1:6379"),
+    parleyRoot: pick("parley-root", ""),
     resultsDir: pick("results-dir", new URL("../../results", import.meta.url).pathname),
   };
 }

@@ -15,7 +15,7 @@ export interface Child<Msg> {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-export function forkTs<Msg>(scriptUrl: URL, env: Record<string, string>, args: string[] = []): Child<Msg> {
+export function forkTs<Msg>(scriptUrl: URL, env: Record<string, string>, args: string[] = [], nodeFlags: string[] = []): Child<Msg> {
   const proc = fork(fileURLToPath(scriptUrl), args, {
     // BENCH_CPU_PROF=<dir>: every child (server and workers) writes a V8 CPU profile there on exit;
     // NODE_OPTIONS cannot carry --cpu-prof, so it is passed as an exec arg.
@@ -23,6 +23,7 @@ export function forkTs<Msg>(scriptUrl: URL, env: Record<string, string>, args: s
     execArgv: [
       "--import",
       "tsx",
+      ...nodeFlags,
       ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
       ...(process.env.BENCH_CHILD_ARGS?.split(" ").filter(Boolean) ?? []),
     ],
@@ -102,4 +103,34 @@ export function fdCount(pid: number): number {
   } catch {
     return -1;
   }
+}
+
+/** Asks a bench server child (parley/server.ts, socketio-server.ts) to collect garbage; its RSS after. */
+export async function gcRss<Msg extends { t: string }>(child: Child<Msg>): Promise<number> {
+  child.send({ t: "gc" });
+  const m = await child.next((x: Msg): x is Msg & { t: "rss"; bytes: number } => x.t === "rss", 30_000, "gc");
+  return m.bytes;
+}
+
+/**
+ * The IPC side of gcRss, for server children started with --expose-gc: two full collections
+ * (the second frees what the first's finalizers released), a pause for the allocator to hand
+ * pages back, then the RSS.
+ */
+export function serveGcRequests(): void {
+  process.on("message", (m: { t?: string }) => {
+    if (m.t !== "gc") return;
+    const v8gc = (globalThis as { gc?: (opts?: object) => void }).gc;
+    // "last-resort" is V8's CollectAllAvailableGarbage (repeated full GCs that also shrink the
+    // heap). RSS still drifts down for seconds after a busy spell, so callers read until it
+    // holds still (scenarios/capacity.ts).
+    const gc = v8gc ? () => v8gc({ type: "major", execution: "sync", flavor: "last-resort" }) : undefined;
+    gc?.();
+    // A second collection a moment later frees what the first one's finalizers (sockets' native
+    // handles, weak refs) released; then give the allocator time to hand pages back.
+    setTimeout(() => {
+      gc?.();
+      setTimeout(() => process.send?.({ t: "rss", bytes: process.memoryUsage().rss, gcAvailable: gc !== undefined }), 800);
+    }, 200);
+  });
 }

@@ -1,5 +1,12 @@
 /** IPC between the bench runner and its client-worker processes. */
-export type Target = "socketio" | "parley";
+/** Which wire protocol a client speaks. */
+export type DriverKind = "socketio" | "parley";
+/**
+ * "light": plain `ws` clients with minimal decode and batched acks (light/), the default for
+ * every server-bound scenario; "sdk": the real client libraries (Parley's RealtimeClient +
+ * RPC client, socket.io-client), labelled as such in the report.
+ */
+export type ClientProfile = "light" | "sdk";
 
 export interface ClientSpec {
   userId: string;
@@ -18,15 +25,8 @@ export interface DirectPair {
   room: string;
 }
 
-/** Body of every bench message: who sent it, when, and a key that is unique per message. */
-export interface Payload {
-  k: string;
-  t: number;
-  f: string;
-}
-
 export type ToWorker =
-  | { t: "connect"; target: Target; clients: ClientSpec[]; localAddresses: string[]; concurrency: number; apiUrl: string }
+  | { t: "connect"; driver: DriverKind; profile: ClientProfile; clients: ClientSpec[]; localAddresses: string[]; concurrency: number; apiUrl: string }
   | { t: "direct"; pairs: DirectPair[]; ratePerSec: number; durationMs: number; keyPrefix: string }
   | { t: "collect" }
   | { t: "close" };
@@ -38,8 +38,8 @@ export type FromWorker =
       t: "received";
       /** [key, deliveries, last delivery time] per message key, deliveries to the sender excluded. */
       perMessage: Array<[string, number, number]>;
-      /** receive time − send time, per delivery. */
-      latenciesMs: number[];
+      /** receive time − send time, per delivery: an HdrHistogram, compressed base64 ("" = none). */
+      latencies: string;
       /** Deliveries of a key a client already had, after the SDK's own dedupe. */
       duplicates: number;
       /** Sockets that closed while they should have stayed open. */

@@ -1,6 +1,6 @@
 /** A pool of client-worker processes sharing one scenario's clients. */
 import { forkTs, type Child } from "./proc.js";
-import { isMsg, type ClientSpec, type FromWorker, type Target, type ToWorker } from "./protocol.js";
+import { isMsg, type ClientProfile, type ClientSpec, type DriverKind, type FromWorker, type ToWorker } from "./protocol.js";
 
 export interface ConnectResult {
   ok: number;
@@ -11,7 +11,8 @@ export interface ConnectResult {
 
 export interface Received {
   perMessage: Map<string, { deliveries: number; last: number }>;
-  latenciesMs: number[];
+  /** Encoded histograms (stats.ts LatencyRecorder), one per worker per collect. */
+  latencies: string[];
   duplicates: number;
   dropped: number;
 }
@@ -47,11 +48,16 @@ export class WorkerPool {
     this.workers[i]?.send(m);
   }
 
-  async connect(target: Target, apiUrl: string, localAddresses: string[], concurrency: number, timeoutMs: number): Promise<ConnectResult> {
+  /** The load generators of a measured window: this runner (it sends fan-out) and every worker. */
+  generators(): Array<{ pid: number; role: string }> {
+    return [{ pid: process.pid, role: "runner" }, ...this.workers.map((w, i) => ({ pid: w.pid, role: `w${i + 1}` }))];
+  }
+
+  async connect(driver: DriverKind, profile: ClientProfile, apiUrl: string, localAddresses: string[], concurrency: number, timeoutMs: number): Promise<ConnectResult> {
     const started = Date.now();
     const perWorkerConcurrency = Math.max(1, Math.ceil(concurrency / this.workers.length));
     this.workers.forEach((w, i) =>
-      w.send({ t: "connect", target, apiUrl, clients: this.shares[i] ?? [], localAddresses, concurrency: perWorkerConcurrency } satisfies ToWorker),
+      w.send({ t: "connect", driver, profile, apiUrl, clients: this.shares[i] ?? [], localAddresses, concurrency: perWorkerConcurrency } satisfies ToWorker),
     );
     const results = await Promise.all(this.workers.map((w) => w.next(isMsg("connected"), timeoutMs, "connect clients")));
     return {
@@ -66,7 +72,7 @@ export class WorkerPool {
     for (const w of this.workers) w.send({ t: "collect" } satisfies ToWorker);
     const parts = await Promise.all(this.workers.map((w) => w.next(isMsg("received"), timeoutMs, "collect")));
     const perMessage = new Map<string, { deliveries: number; last: number }>();
-    const latenciesMs: number[] = [];
+    const latencies: string[] = [];
     for (const part of parts) {
       for (const [k, n, last] of part.perMessage) {
         const e = perMessage.get(k);
@@ -75,11 +81,11 @@ export class WorkerPool {
           e.last = Math.max(e.last, last);
         } else perMessage.set(k, { deliveries: n, last });
       }
-      for (const l of part.latenciesMs) latenciesMs.push(l);
+      latencies.push(part.latencies);
     }
     return {
       perMessage,
-      latenciesMs,
+      latencies,
       duplicates: parts.reduce((n, p) => n + p.duplicates, 0),
       dropped: parts.reduce((n, p) => n + p.dropped, 0),
     };

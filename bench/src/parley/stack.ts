@@ -13,13 +13,15 @@ import { createNodeParleyClient } from "@parley/sdk/node";
 import type { ParleyClient } from "@parley/sdk";
 import { mapLimit, sleep } from "../lib/clock.js";
 import type { BenchOptions } from "../lib/options.js";
-import { forkTs } from "../lib/proc.js";
+import { forkTs, gcRss } from "../lib/proc.js";
+import type { Backend } from "../lib/cpu.js";
+import { connectPost } from "../light/http.js";
 import type { BenchTarget, BenchUser, GroupHandle } from "../lib/target.js";
 import { measureHistory, type HistoryResult } from "../scenarios/history.js";
 import { scratchDatabase, seedHistory } from "./seed.js";
 
-type ServerMsg = { t: "listening"; apiUrl: string; wsUrl: string };
-const isListening = (m: ServerMsg): m is ServerMsg => m.t === "listening";
+type ServerMsg = { t: "listening"; apiUrl: string; wsUrl: string } | { t: "rss"; bytes: number };
+const isListening = (m: ServerMsg): m is Extract<ServerMsg, { t: "listening" }> => m.t === "listening";
 
 export interface ParleyTarget extends BenchTarget {
   description: string;
@@ -28,14 +30,19 @@ export interface ParleyTarget extends BenchTarget {
 
 const TOKEN_TTL_SEC = 3600;
 
-export async function startParley(o: BenchOptions): Promise<ParleyTarget> {
+/**
+ * variant "backends": the embedded process on --parley-backends (real Postgres, plus NATS and
+ * Redis with "real"); "embedded": no backends at all (PGlite in memory, in-process bus, memory
+ * stores), as `make dev` runs it.
+ */
+export async function startParley(o: BenchOptions, variant: "backends" | "embedded"): Promise<ParleyTarget> {
   const runId = `${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
   const dbName = `parley_bench_${runId}`;
-  const databaseUrl = await scratchDatabase(o.postgresUrl, dbName, "create");
+  const databaseUrl = variant === "backends" ? await scratchDatabase(o.postgresUrl, dbName, "create") : undefined;
   const { privateKey } = generateKeyPairSync("ed25519");
   const jwk = JSON.stringify(privateKey.export({ format: "jwk" }));
   const env: Record<string, string> = {
-    DATABASE_URL: databaseUrl,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     DATA_DIR: "memory",
     JWT_PRIVATE_JWK: jwk,
     ACCESS_TOKEN_TTL: String(TOKEN_TTL_SEC),
@@ -45,14 +52,18 @@ export async function startParley(o: BenchOptions): Promise<ParleyTarget> {
     NODE_ENV: "production",
     // Production refuses the dev mailbox and needs SMTP otherwise; the bench measures chat, not mail.
     EMAIL_VERIFICATION: "off",
+    // The admin listener (probes, metrics) is not measured; a free port keeps runs from colliding.
+    ADMIN_PORT: "0",
+    ...(o.parleyRoot ? { BENCH_PARLEY_ROOT: o.parleyRoot } : {}),
   };
-  if (o.parleyBackends === "real") {
+  const backends: Backend[] = variant === "embedded" ? [] : o.parleyBackends === "real" ? ["postgres", "nats", "redis"] : ["postgres"];
+  if (variant === "backends" && o.parleyBackends === "real") {
     env.NATS_URL = o.natsUrl;
     env.REDIS_URL = o.redisUrl;
     env.BUS_NAMESPACE = `bench_${runId}`;
     env.REDIS_KEY_PREFIX = `bench:${runId}:`;
   }
-  const child = forkTs<ServerMsg>(new URL("./server.ts", import.meta.url), env);
+  const child = forkTs<ServerMsg>(new URL("./server.ts", import.meta.url), env, [], ["--expose-gc"]);
   const { apiUrl, wsUrl } = await child.next(isListening, 120_000, "parley start");
   const mint = await createSigningKeyFromJwk(jwk, TOKEN_TTL_SEC);
   const api = (token: string): ParleyClient => createNodeParleyClient({ baseUrl: apiUrl, protocol: "connect", getAccessToken: () => token });
@@ -75,14 +86,21 @@ export async function startParley(o: BenchOptions): Promise<ParleyTarget> {
 
   let registered = 0;
   return {
-    name: "parley",
+    name: variant === "embedded" ? "parley-embedded" : "parley",
+    driver: "parley",
     description:
-      `embedded (all services in one process, one realtime edge node) on real Postgres` +
-      (o.parleyBackends === "real" ? ", NATS JetStream and Redis" : ", in-process bus and in-memory presence") +
-      "; messages are persisted, sequenced, published via the outbox, acked and deduped by the SDK",
+      (variant === "embedded"
+        ? "embedded, no backends (PGlite in memory, in-process bus, memory stores; all services and one realtime edge node in one process)"
+        : `all services in one process (one realtime edge node) on real Postgres` +
+          (o.parleyBackends === "real" ? ", NATS JetStream and Redis" : ", in-process bus and in-memory presence")) +
+      "; messages are persisted, sequenced, published via the outbox, acked by the client and redelivered until acked" +
+      (o.parleyRoot ? ` (Parley code from ${o.parleyRoot})` : ""),
     apiUrl,
     edgeUrls: [wsUrl],
     edgePids: [child.pid],
+    servers: [{ pid: child.pid, role: "parley" }],
+    backends,
+    gcRss: () => gcRss(child),
     async users(n, opts) {
       if (!opts.social) return mapLimit(Array.from({ length: n }), 64, () => mintUser());
       const base = registered;
@@ -90,17 +108,23 @@ export async function startParley(o: BenchOptions): Promise<ParleyTarget> {
       return mapLimit(Array.from({ length: n }, (_, i) => base + i), 8, (i) => registerUser(i));
     },
     async group(members): Promise<GroupHandle> {
-      const owner = api((await mintUser()).token);
+      const ownerToken = (await mintUser()).token;
+      const owner = api(ownerToken);
       const created = await owner.conversations.createGroup({ title: "bench fan-out", memberIds: [] });
       const room = created.conversation?.id;
       if (!room) throw new Error("createGroup returned no conversation");
       const invite = await owner.conversations.createInvite({ conversationId: room, maxUses: 0 });
       const code = invite.invite?.code ?? "";
       await mapLimit(members, 16, (m) => api(m.token).conversations.joinByInvite({ code }));
+      // The group's sender is the runner itself: a plain keep-alive HTTP POST per message (light/http.ts).
       return {
         room,
         async send(body) {
-          await owner.messages.sendMessage({ conversationId: room, clientMessageId: randomUUID(), text: body });
+          await connectPost(apiUrl, "parley.chat.v1.MessageService/SendMessage", ownerToken, "127.0.0.1", {
+            conversationId: room,
+            clientMessageId: randomUUID(),
+            text: body,
+          });
         },
       };
     },
@@ -121,6 +145,7 @@ export async function startParley(o: BenchOptions): Promise<ParleyTarget> {
       });
     },
     async history(opts) {
+      if (!databaseUrl) throw new Error("history needs real Postgres (not run on parley-embedded)");
       const reader = await mintUser();
       const seed = await seedHistory(databaseUrl, reader.userId, opts.historyMessages, opts.historyConversations);
       return measureHistory(api(reader.token), seed, {
@@ -131,7 +156,7 @@ export async function startParley(o: BenchOptions): Promise<ParleyTarget> {
     },
     async stop() {
       await child.stop(20_000);
-      await scratchDatabase(o.postgresUrl, dbName, "drop").catch((err: unknown) => console.error(`could not drop ${dbName}:`, err));
+      if (databaseUrl) await scratchDatabase(o.postgresUrl, dbName, "drop").catch((err: unknown) => console.error(`could not drop ${dbName}:`, err));
     },
   };
 }

@@ -3,7 +3,7 @@ import { sleep } from "../lib/clock.js";
 import type { Received, WorkerPool } from "../lib/workers.js";
 
 export async function drain(pool: WorkerPool, expected: number, timeoutMs: number): Promise<Received> {
-  const total: Received = { perMessage: new Map(), latenciesMs: [], duplicates: 0, dropped: 0 };
+  const total: Received = { perMessage: new Map(), latencies: [], duplicates: 0, dropped: 0 };
   const deadline = Date.now() + timeoutMs;
   let delivered = 0;
   for (;;) {
@@ -16,7 +16,7 @@ export async function drain(pool: WorkerPool, expected: number, timeoutMs: numbe
       } else total.perMessage.set(k, { ...v });
       delivered += v.deliveries;
     }
-    for (const l of part.latenciesMs) total.latenciesMs.push(l);
+    total.latencies.push(...part.latencies);
     total.duplicates += part.duplicates;
     total.dropped += part.dropped;
     if (delivered >= expected || Date.now() > deadline) return total;

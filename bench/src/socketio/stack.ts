@@ -1,59 +1,68 @@
-/** Starts the Socket.IO baseline: N server processes sharing one Redis adapter channel. */
+/**
+ * Starts a baseline spoken to with the Socket.IO protocol: one Socket.IO server with the
+ * in-memory adapter ("socketio"), N Socket.IO processes sharing one Redis adapter channel
+ * ("socketio-redis"), or the raw uWebSockets.js pub/sub floor ("uws", uws-server.ts).
+ */
 import { randomUUID } from "node:crypto";
-import { io } from "socket.io-client";
-import { forkTs, type Child } from "../lib/proc.js";
+import { forkTs, gcRss, type Child } from "../lib/proc.js";
 import type { BenchTarget, BenchUser, GroupHandle } from "../lib/target.js";
+import { LightSocketIo } from "../light/socketio.js";
 
-type ServerMsg = { t: "listening"; port: number };
-const isListening = (m: ServerMsg): m is ServerMsg => m.t === "listening";
+type ServerMsg = { t: "listening"; port: number } | { t: "rss"; bytes: number };
+const isListening = (m: ServerMsg): m is Extract<ServerMsg, { t: "listening" }> => m.t === "listening";
 
-export async function startSocketIo(opts: { instances: number; redisUrl: string }): Promise<BenchTarget> {
+export async function startSocketIo(opts: { instances: number; redisUrl: string; adapter: "redis" | "none" | "uws" }): Promise<BenchTarget> {
   const key = `bench-sio-${randomUUID().slice(0, 8)}`;
   const servers: Array<Child<ServerMsg>> = [];
   const ports: number[] = [];
-  for (let i = 0; i < opts.instances; i++) {
-    const child = forkTs<ServerMsg>(new URL("../socketio-server.ts", import.meta.url), { PORT: "0", REDIS_URL: opts.redisUrl, SIO_KEY: key });
+  const instances = opts.adapter === "redis" ? opts.instances : 1;
+  for (let i = 0; i < instances; i++) {
+    const child = forkTs<ServerMsg>(
+      new URL(opts.adapter === "uws" ? "../uws-server.ts" : "../socketio-server.ts", import.meta.url),
+      { PORT: "0", REDIS_URL: opts.redisUrl, SIO_KEY: key, SIO_ADAPTER: opts.adapter },
+      [],
+      ["--expose-gc"],
+    );
     servers.push(child);
     ports.push((await child.next(isListening, 30_000, "socket.io server start")).port);
   }
   const edgeUrls = ports.map((p) => `http://127.0.0.1:${p}`);
   let nextUser = 0;
-  // Senders for groups connect to the last instance so fan-out crosses the adapter.
-  const senders: Array<ReturnType<typeof io>> = [];
+  // Group senders connect to the last instance so, with the adapter, fan-out crosses Redis.
+  // They are light clients in the runner process (whose CPU is reported with the generators').
+  const senders: LightSocketIo[] = [];
 
   return {
-    name: "socketio",
+    name: opts.adapter === "uws" ? "uws" : opts.adapter === "none" ? "socketio" : "socketio-redis",
+    driver: "socketio",
     apiUrl: "",
     edgeUrls,
     edgePids: servers.map((s) => s.pid),
+    servers: servers.map((s, i) => ({ pid: s.pid, role: opts.adapter === "uws" ? "uws" : `sio${i + 1}` })),
+    backends: opts.adapter === "redis" ? ["redis"] : [],
+    async gcRss(pid) {
+      const child = servers.find((s) => s.pid === pid);
+      if (!child) throw new Error(`no server with pid ${pid}`);
+      return gcRss(child);
+    },
     async users(n: number): Promise<BenchUser[]> {
       return Array.from({ length: n }, () => ({ userId: `u${nextUser++}`, token: "" }));
     },
     async group(): Promise<GroupHandle> {
       const room = `g-${randomUUID()}`;
-      const sender = io(edgeUrls[edgeUrls.length - 1] ?? "", {
-        transports: ["websocket"],
-        reconnection: false,
-        forceNew: true,
-        auth: { user: `sender-${room}` },
-      });
+      const sender = new LightSocketIo(edgeUrls[edgeUrls.length - 1] ?? "", `sender-${room}`, undefined, () => undefined, () => undefined);
       senders.push(sender);
-      await new Promise<void>((resolve, reject) => {
-        sender.once("connect", () => resolve());
-        sender.once("connect_error", reject);
-      });
+      await sender.ready;
       return {
         room,
-        async send(body) {
-          await sender.timeout(10_000).emitWithAck("send", { room, body });
-        },
+        send: (body) => sender.emitWithAck("send", { room, body }),
       };
     },
     async directs(pairs) {
       return pairs.map(([a, b]) => `d-${a.userId}-${b.userId}`);
     },
     async stop() {
-      for (const s of senders) s.disconnect();
+      for (const s of senders) s.close();
       await Promise.all(servers.map((s) => s.stop()));
     },
   };
