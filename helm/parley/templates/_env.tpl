@@ -23,6 +23,8 @@
   value: {{ $c.dbPoolMax | int64 | quote }}
 - name: DB_CONNECT_TIMEOUT_MS
   value: {{ $c.dbConnectTimeoutMs | int64 | quote }}
+- name: DB_ACQUIRE_TIMEOUT_MS
+  value: {{ $c.dbAcquireTimeoutMs | int64 | quote }}
 - name: DB_STATEMENT_TIMEOUT_MS
   value: {{ $c.dbStatementTimeoutMs | int64 | quote }}
 - name: DB_IDLE_IN_TX_TIMEOUT_MS

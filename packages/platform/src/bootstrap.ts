@@ -78,6 +78,7 @@ export async function createPlatform(config: PlatformConfig, logger?: Logger): P
       pool: {
         max: config.db.poolMax,
         connectTimeoutMs: config.db.connectTimeoutMs,
+        acquireTimeoutMs: config.db.acquireTimeoutMs,
         statementTimeoutMs: config.db.statementTimeoutMs,
         idleInTxTimeoutMs: config.db.idleInTxTimeoutMs,
       },

@@ -31,8 +31,14 @@ const envSchema = z.object({
   NATS_TLS_KEY_FILE: z.string().optional(),
   /** Postgres pool size per process (default 10). */
   DB_POOL_MAX: count.default(10),
-  /** Milliseconds to open a connection or wait for a free pooled one before the call fails `unavailable` (default 5000). */
+  /** Milliseconds to open a Postgres connection before the call fails `unavailable` (default 5000). */
   DB_CONNECT_TIMEOUT_MS: count.default(5_000),
+  /**
+   * Milliseconds a call may wait for a free pooled connection before it fails `unavailable`
+   * (default 30000). Longer than the connect timeout: a burst queues behind busy connections,
+   * which is load, not an outage.
+   */
+  DB_ACQUIRE_TIMEOUT_MS: count.default(30_000),
   /** Milliseconds a statement may run (server-side statement_timeout, and the client gives up shortly after: a blackholed server never answers). Default 15000. */
   DB_STATEMENT_TIMEOUT_MS: count.default(15_000),
   /** Milliseconds a session may sit idle inside a transaction before Postgres ends it (default 30000). */
@@ -143,7 +149,7 @@ export interface PlatformConfig {
     tlsCertFile: string | undefined;
     tlsKeyFile: string | undefined;
   };
-  db: { poolMax: number; connectTimeoutMs: number; statementTimeoutMs: number; idleInTxTimeoutMs: number };
+  db: { poolMax: number; connectTimeoutMs: number; acquireTimeoutMs: number; statementTimeoutMs: number; idleInTxTimeoutMs: number };
   retention: {
     inboxSec: number;
     readNotificationSec: number;
@@ -221,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     db: {
       poolMax: e.DB_POOL_MAX,
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
       statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
       idleInTxTimeoutMs: e.DB_IDLE_IN_TX_TIMEOUT_MS,
     },

@@ -35,15 +35,17 @@ export interface OpenDatabaseOptions {
 export interface PoolSettings {
   /** Connections per process. */
   max: number;
-  /** Opening a connection, and waiting for a free pooled one. */
+  /** Opening a connection. */
   connectTimeoutMs: number;
+  /** Waiting for a free pooled connection (a burst queues; that is load, not an outage). */
+  acquireTimeoutMs: number;
   /** Server-side statement_timeout; the client gives up STATEMENT_GRACE_MS later (a dead server never answers). */
   statementTimeoutMs: number;
   /** Server ends sessions idle inside a transaction this long (a stuck handler must not hold locks). */
   idleInTxTimeoutMs: number;
 }
 
-export const DEFAULT_POOL_SETTINGS: PoolSettings = { max: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 15_000, idleInTxTimeoutMs: 30_000 };
+export const DEFAULT_POOL_SETTINGS: PoolSettings = { max: 10, connectTimeoutMs: 5_000, acquireTimeoutMs: 30_000, statementTimeoutMs: 15_000, idleInTxTimeoutMs: 30_000 };
 /** The server's own timeout should win when the server is alive, so its error (57014) is what callers see. */
 const STATEMENT_GRACE_MS = 1_000;
 
@@ -66,10 +68,19 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
 
 async function openPostgres(url: string, parentLogger: Logger, settings: PoolSettings): Promise<DatabaseHandle> {
   const logger = parentLogger.child({ component: "db", kind: "pg" });
+  // pg-pool uses connectionTimeoutMillis both for the wait in its queue and for the clients it
+  // opens; the clients get their own, shorter connect timeout.
+  const connectTimeoutMs = settings.connectTimeoutMs;
+  class TimedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: connectTimeoutMs });
+    }
+  }
   const pool = new ReleasingPool({
     connectionString: url,
     max: settings.max,
-    connectionTimeoutMillis: settings.connectTimeoutMs,
+    connectionTimeoutMillis: settings.acquireTimeoutMs,
+    Client: TimedClient,
     statement_timeout: settings.statementTimeoutMs,
     query_timeout: settings.statementTimeoutMs + STATEMENT_GRACE_MS,
     idle_in_transaction_session_timeout: settings.idleInTxTimeoutMs,

@@ -133,7 +133,7 @@ describe.skipIf(!REAL)("a blackholed Postgres", () => {
       url: viaProxy.toString(),
       dataDir: "memory",
       logger,
-      pool: { max: 2, connectTimeoutMs: 1_000, statementTimeoutMs: 1_000, idleInTxTimeoutMs: 5_000 },
+      pool: { max: 2, connectTimeoutMs: 1_000, acquireTimeoutMs: 1_000, statementTimeoutMs: 1_000, idleInTxTimeoutMs: 5_000 },
     });
     closers.push(() => database.close());
 
@@ -172,7 +172,7 @@ describe.skipIf(!REAL)("a blackholed Postgres", () => {
       url: testDb.url,
       dataDir: "memory",
       logger,
-      pool: { max: 2, connectTimeoutMs: 2_000, statementTimeoutMs: 200, idleInTxTimeoutMs: 5_000 },
+      pool: { max: 2, connectTimeoutMs: 2_000, acquireTimeoutMs: 2_000, statementTimeoutMs: 200, idleInTxTimeoutMs: 5_000 },
     });
     closers.push(() => database.close());
     const folder = await mkdtemp(join(tmpdir(), "parley-slow-migration-"));
