@@ -204,7 +204,8 @@ export async function waitFor(
   check: () => Promise<boolean | void> | boolean | void,
   opts: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<void> {
-  const timeoutMs = opts.timeoutMs ?? 5_000;
+  // Generous: CI shares two cores between the suite and every backend; a wait is not a performance assertion.
+  const timeoutMs = opts.timeoutMs ?? 15_000;
   const intervalMs = opts.intervalMs ?? 20;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
