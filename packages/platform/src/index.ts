@@ -9,6 +9,7 @@ export * from "./stores/index.js";
 export * from "./tokens.js";
 export * from "./auth-context.js";
 export * from "./rate-limit-policies.js";
+export * from "./rate-limit.js";
 export * from "./interceptors.js";
 export * from "./server.js";
 export * from "./bootstrap.js";

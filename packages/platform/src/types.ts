@@ -88,9 +88,22 @@ export interface RateLimitResult {
   retryAfterMs: number;
 }
 
-/** Atomic fixed-window counter shared by all replicas. */
+/**
+ * A rate: `limit` calls per `windowMs` sustained, and at most `burst` calls at
+ * once from a rested key (GCRA: one call's worth refills every windowMs/limit).
+ */
+export interface RateLimitRule {
+  limit: number;
+  windowMs: number;
+  burst: number;
+}
+
+/** Atomic GCRA limiter shared by all replicas (see stores/gcra.ts). */
 export interface RateLimiter {
-  hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+  /** Counts one call against `key` if the rule allows it now; a refused call costs nothing. */
+  hit(key: string, rule: RateLimitRule): Promise<RateLimitResult>;
+  /** Forgets `key` (e.g. failed logins of an account after a successful one). */
+  reset(key: string): Promise<void>;
 }
 
 export interface PresenceInfo {

@@ -1,9 +1,10 @@
 /**
  * In-process stores for embedded mode and tests. Same semantics as the Redis
- * stores (fixed windows, expiring presence entries pruned on read), but only
+ * stores (GCRA rate limits, expiring presence entries pruned on read), but only
  * shared within one process.
  */
-import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RateLimitResult, RevocationStore } from "../types.js";
+import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RevocationStore } from "../types.js";
+import { gcraStep } from "./gcra.js";
 
 /** Expiring values; expired entries are dropped on read and by a periodic sweep. */
 class ExpiringMap<V> {
@@ -19,8 +20,8 @@ class ExpiringMap<V> {
     return e.value;
   }
 
-  expiresAt(key: string): number | undefined {
-    return this.entries.get(key)?.expiresAtMs;
+  delete(key: string): void {
+    this.entries.delete(key);
   }
 
   set(key: string, value: V, expiresAtMs: number): void {
@@ -42,7 +43,8 @@ export interface MemoryStores {
 
 export function createMemoryStores(): MemoryStores {
   const revoked = new ExpiringMap<true>();
-  const windows = new ExpiringMap<number>();
+  /** Rate-limit key -> GCRA theoretical arrival time; the entry expires when the key is fully rested. */
+  const arrivals = new ExpiringMap<number>();
   const values = new ExpiringMap<string>();
   /** user -> node -> expiry ms */
   const presence = new Map<string, Map<string, number>>();
@@ -61,7 +63,7 @@ export function createMemoryStores(): MemoryStores {
   const sweeper = setInterval(() => {
     const now = Date.now();
     revoked.sweep(now);
-    windows.sweep(now);
+    arrivals.sweep(now);
     values.sweep(now);
     for (const user of presence.keys()) liveNodes(user, now);
   }, 60_000);
@@ -78,13 +80,14 @@ export function createMemoryStores(): MemoryStores {
       },
     },
     rateLimiter: {
-      async hit(key, limit, windowMs): Promise<RateLimitResult> {
+      async hit(key, rule) {
         const now = Date.now();
-        const count = (windows.get(key, now) ?? 0) + 1;
-        const expiresAtMs = count === 1 ? now + windowMs : (windows.expiresAt(key) ?? now + windowMs);
-        windows.set(key, count, expiresAtMs);
-        const allowed = count <= limit;
-        return { allowed, remaining: Math.max(0, limit - count), retryAfterMs: allowed ? 0 : expiresAtMs - now };
+        const { result, newTatMs } = gcraStep(arrivals.get(key, now), now, rule);
+        if (newTatMs !== undefined) arrivals.set(key, newTatMs, newTatMs);
+        return result;
+      },
+      async reset(key) {
+        arrivals.delete(key);
       },
     },
     presence: {

@@ -6,25 +6,35 @@
 import { Redis, type ChainableCommander } from "ioredis";
 import type { Logger } from "pino";
 import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RevocationStore } from "../types.js";
+import { emissionIntervalMs } from "./gcra.js";
 import { chunks, LAST_SEEN_RETENTION_MS, storeKeys } from "./keys.js";
 
 /**
- * INCR, set the window on the first hit, and read the remaining window in one
- * atomic step: with a separate EXPIRE a crash (or a lost reply) between the two
- * would leave a counter without TTL that blocks its key forever. The `ttl < 0`
- * branch heals such keys written by anything else.
+ * GCRA in one atomic step (same arithmetic as stores/gcra.ts): read the key's
+ * theoretical arrival time, decide, and store the new one with a TTL that ends
+ * when the key is fully rested. The clock is Redis's TIME, so replicas with
+ * skewed clocks share one timeline. Returns {allowed, remaining, retryAfterMs}.
+ * ARGV: emission interval ms (window / limit), burst.
  */
 const RATE_LIMIT_LUA = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local stored = redis.call('GET', KEYS[1])
+local tat = now
+if stored then
+  local s = tonumber(stored)
+  if s and s > now then tat = s end
 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+local newTat = tat + interval
+local allowAt = newTat - interval * burst
+if allowAt > now then
+  return {0, 0, math.max(1, math.ceil(allowAt - now))}
 end
-return {count, ttl}
+redis.call('SET', KEYS[1], string.format('%.3f', newTat), 'PX', math.max(1, math.ceil(newTat - now)))
+return {1, math.floor((now - allowAt) / interval), 0}
 `;
 
 /**
@@ -59,7 +69,7 @@ return out
 
 /** Custom commands registered with `defineCommand` (sent as EVALSHA, falling back to EVAL). */
 interface RedisWithScripts extends Redis {
-  parleyRateHit(key: string, windowMs: number): Promise<[number, number]>;
+  parleyRateHit(key: string, intervalMs: number, burst: number): Promise<[number, number, number]>;
   parleyPresenceNodes(numKeys: number, ...keysThenNow: Array<string | number>): Promise<string[][]>;
 }
 interface PipelineWithScripts extends ChainableCommander {
@@ -122,10 +132,12 @@ export function createRedisStores(opts: { url: string; keyPrefix?: string; logge
   };
 
   const rateLimiter: RateLimiter = {
-    async hit(key, limit, windowMs) {
-      const [count, ttl] = await redis.parleyRateHit(key, Math.max(1, Math.ceil(windowMs)));
-      const allowed = count <= limit;
-      return { allowed, remaining: Math.max(0, limit - count), retryAfterMs: allowed ? 0 : Math.max(1, ttl) };
+    async hit(key, rule) {
+      const [allowed, remaining, retryAfterMs] = await redis.parleyRateHit(key, emissionIntervalMs(rule), Math.max(1, rule.burst));
+      return { allowed: allowed === 1, remaining, retryAfterMs };
+    },
+    async reset(key) {
+      await redis.del(key);
     },
   };
 
