@@ -6,6 +6,9 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { parseTrustProxy, type TrustProxy } from "./http/client-ip.js";
+
+export type { TrustProxy };
 
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.string().url();
@@ -51,8 +54,15 @@ const envSchema = z.object({
   MAIL_FROM: z.string().default("Parley <no-reply@parley.local>"),
   /** Identity of this process in presence and edge routing; unique per pod. */
   NODE_ID: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, '_' and '-' only").optional(),
-  /** Trust X-Forwarded-For for the client IP (behind an ingress). */
-  TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  /**
+   * Which X-Forwarded-For entries to believe for the client IP (rate limits per IP).
+   * "false" (default): none, the socket address is the client. "true" = 1: one proxy
+   * (the ingress) in front, the client is the entry it appended (the rightmost). A number
+   * N: N proxies in front. Or a comma-separated list of trusted proxy IPs/CIDRs
+   * ("10.0.0.0/8,fd00::/8", also "loopback", "uniquelocal"). Entries left of the trusted
+   * hops are written by the client and never used.
+   */
+  TRUST_PROXY: z.string().default("false"),
   /** Seconds to keep serving after SIGTERM before closing (endpoint removal races SIGTERM). */
   SHUTDOWN_DELAY: z.coerce.number().min(0).default(0),
   /** Multiplies every rate-limit policy's limit (load tests raise it). */
@@ -86,7 +96,8 @@ export interface PlatformConfig {
   smtpUrl: string | undefined;
   mailFrom: string;
   nodeId: string;
-  trustProxy: boolean;
+  /** Parsed TRUST_PROXY: trusted hop count, or trusted proxy addresses/CIDRs. */
+  trustProxy: TrustProxy;
   shutdownDelaySec: number;
   rateLimitScale: number;
   webDist: string | undefined;
@@ -105,6 +116,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  let trustProxy: TrustProxy;
+  try {
+    trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  TRUST_PROXY: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const publicWs = new URL(e.PUBLIC_URL);
   publicWs.protocol = publicWs.protocol === "https:" ? "wss:" : "ws:";
   publicWs.port = String(e.WS_PORT);
@@ -134,7 +151,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     nodeId: e.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${randomBytes(3).toString("hex")}`,
-    trustProxy: e.TRUST_PROXY === "true",
+    trustProxy,
     shutdownDelaySec: e.SHUTDOWN_DELAY,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     webDist: e.WEB_DIST,
