@@ -106,6 +106,19 @@ export interface RateLimiter {
   reset(key: string): Promise<void>;
 }
 
+/**
+ * One lease per open WebSocket, per user, across every edge node: caps the
+ * sockets one user may hold. Leases expire unless refreshed (the node's
+ * heartbeat), so a dead node's sockets stop counting by themselves.
+ */
+export interface SocketLeaseStore {
+  /** Atomically takes a lease unless `userId` already holds `max` live ones; false = over the cap. */
+  acquire(userId: string, leaseId: string, max: number, ttlMs: number): Promise<boolean>;
+  /** Extends existing leases (released ones stay released). */
+  refresh(leases: ReadonlyArray<{ userId: string; leaseId: string }>, ttlMs: number): Promise<void>;
+  release(userId: string, leaseId: string): Promise<void>;
+}
+
 export interface PresenceInfo {
   online: boolean;
   /** Epoch ms; 0 if never seen. */
@@ -172,6 +185,7 @@ export interface PlatformDeps {
   bus: EventBus;
   revocations: RevocationStore;
   rateLimiter: RateLimiter;
+  socketLeases: SocketLeaseStore;
   presence: PresenceStore;
   ephemeral: EphemeralStore;
   tokens: TokenVerifier;

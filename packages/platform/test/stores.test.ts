@@ -130,6 +130,36 @@ describe.each(backends)("stores on $name", (backend) => {
     });
   });
 
+  describe("socket leases", () => {
+    it("cap a user's sockets across replicas, atomically", async () => {
+      const [a, b] = await backend.open();
+      const user = rand();
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).socketLeases.acquire(user, `s${i}`, 3, 10_000)));
+      expect(results.filter(Boolean)).toHaveLength(3);
+      // Another user is not affected; a released lease frees a slot.
+      expect(await a.socketLeases.acquire(rand(), "x", 3, 10_000)).toBe(true);
+      const held = results.map((ok, i) => (ok ? `s${i}` : undefined)).filter((id): id is string => id !== undefined);
+      await b.socketLeases.release(user, held[0]!);
+      expect(await a.socketLeases.acquire(user, "new", 3, 10_000)).toBe(true);
+      expect(await a.socketLeases.acquire(user, "newer", 3, 10_000)).toBe(false);
+    });
+
+    it("let leases of a dead node expire unless refreshed, and never revive released ones", async () => {
+      const [a, b] = await backend.open();
+      const user = rand();
+      expect(await a.socketLeases.acquire(user, "kept", 2, 400)).toBe(true);
+      expect(await b.socketLeases.acquire(user, "dead", 2, 400)).toBe(true);
+      expect(await a.socketLeases.acquire(user, "released", 3, 10_000)).toBe(true);
+      await a.socketLeases.release(user, "released");
+      await sleep(200);
+      await a.socketLeases.refresh([{ userId: user, leaseId: "kept" }, { userId: user, leaseId: "released" }], 10_000);
+      await sleep(300);
+      // "dead" expired, "kept" was refreshed, "released" stayed released: one slot of two is free.
+      expect(await b.socketLeases.acquire(user, "n1", 2, 10_000)).toBe(true);
+      expect(await b.socketLeases.acquire(user, "n2", 2, 10_000)).toBe(false);
+    });
+  });
+
   describe("revocations", () => {
     it("reports any revoked id, on every replica, until it expires", async () => {
       const [a, b] = await backend.open();

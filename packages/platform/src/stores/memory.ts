@@ -3,7 +3,7 @@
  * stores (GCRA rate limits, expiring presence entries pruned on read), but only
  * shared within one process.
  */
-import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RevocationStore } from "../types.js";
+import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RevocationStore, SocketLeaseStore } from "../types.js";
 import { gcraStep } from "./gcra.js";
 
 /** Expiring values; expired entries are dropped on read and by a periodic sweep. */
@@ -36,6 +36,7 @@ class ExpiringMap<V> {
 export interface MemoryStores {
   revocations: RevocationStore;
   rateLimiter: RateLimiter;
+  socketLeases: SocketLeaseStore;
   presence: PresenceStore;
   ephemeral: EphemeralStore;
   close(): void;
@@ -50,6 +51,16 @@ export function createMemoryStores(): MemoryStores {
   const presence = new Map<string, Map<string, number>>();
   const lastSeen = new Map<string, number>();
   const sets = new Map<string, Set<string>>();
+  /** user -> lease id -> expiry ms */
+  const leases = new Map<string, Map<string, number>>();
+
+  const liveLeases = (userId: string, now: number): Map<string, number> | undefined => {
+    const mine = leases.get(userId);
+    if (!mine) return undefined;
+    for (const [id, exp] of mine) if (exp <= now) mine.delete(id);
+    if (mine.size === 0) leases.delete(userId);
+    return mine.size === 0 ? undefined : mine;
+  };
 
   const liveNodes = (userId: string, now: number): string[] => {
     const nodes = presence.get(userId);
@@ -66,6 +77,7 @@ export function createMemoryStores(): MemoryStores {
     arrivals.sweep(now);
     values.sweep(now);
     for (const user of presence.keys()) liveNodes(user, now);
+    for (const user of leases.keys()) liveLeases(user, now);
   }, 60_000);
   sweeper.unref();
 
@@ -88,6 +100,28 @@ export function createMemoryStores(): MemoryStores {
       },
       async reset(key) {
         arrivals.delete(key);
+      },
+    },
+    socketLeases: {
+      async acquire(userId, leaseId, max, ttlMs) {
+        const now = Date.now();
+        const mine = liveLeases(userId, now) ?? new Map<string, number>();
+        if (mine.size >= max && !mine.has(leaseId)) return false;
+        mine.set(leaseId, now + ttlMs);
+        leases.set(userId, mine);
+        return true;
+      },
+      async refresh(list, ttlMs) {
+        const expiresAtMs = Date.now() + ttlMs;
+        for (const { userId, leaseId } of list) {
+          const mine = leases.get(userId);
+          if (mine?.has(leaseId)) mine.set(leaseId, expiresAtMs);
+        }
+      },
+      async release(userId, leaseId) {
+        const mine = leases.get(userId);
+        mine?.delete(leaseId);
+        if (mine?.size === 0) leases.delete(userId);
       },
     },
     presence: {
