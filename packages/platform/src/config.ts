@@ -65,7 +65,9 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().default("false"),
   /** Seconds to keep serving after SIGTERM before closing (endpoint removal races SIGTERM). */
   SHUTDOWN_DELAY: z.coerce.number().min(0).default(0),
-  /** Multiplies every rate-limit policy's limit (load tests raise it). */
+  /** Open WebSockets one user may hold across all edge nodes; one more is closed 4429 at open. */
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(20),
+  /** Multiplies every rate-limit policy's limit and burst (load tests raise it). */
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   /** Directory of the built web client to serve; unset = none. */
   WEB_DIST: z.string().optional(),
@@ -99,6 +101,7 @@ export interface PlatformConfig {
   /** Parsed TRUST_PROXY: trusted hop count, or trusted proxy addresses/CIDRs. */
   trustProxy: TrustProxy;
   shutdownDelaySec: number;
+  wsMaxSocketsPerUser: number;
   rateLimitScale: number;
   webDist: string | undefined;
 }
@@ -153,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeId: e.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${randomBytes(3).toString("hex")}`,
     trustProxy,
     shutdownDelaySec: e.SHUTDOWN_DELAY,
+    wsMaxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     webDist: e.WEB_DIST,
   };

@@ -41,8 +41,8 @@ export const rateLimitPolicies = {
   "edge-presence": { limit: 120, windowMs: MINUTE, burst: 20 },
   /** Edge: Reauthenticate per user (a token check each; clients need one per access TTL). */
   "edge-reauth": { limit: 10, windowMs: MINUTE, burst: 5 },
-  /** Edge: Hello (resume) per user: one per socket, reconnect storms included. */
-  "edge-hello": { limit: 60, windowMs: MINUTE, burst: 20 },
+  /** Edge: socket opens per user (each brings a Hello, i.e. a catch-up); a page reload storm fits the burst. */
+  "edge-connect": { limit: 60, windowMs: MINUTE, burst: 20 },
 } as const satisfies Record<string, RateLimitPolicy>;
 
 export type RateLimitPolicyName = keyof typeof rateLimitPolicies;
