@@ -111,18 +111,20 @@ describe("sockets per user", () => {
     const [a, b] = [await node("fl-cap-a", { maxSocketsPerUser: 3 }), await node("fl-cap-b", { maxSocketsPerUser: 3 })];
     const erin = await h.account("erin");
     const held = [await welcomed(open(a, erin)), await welcomed(open(a, erin)), await welcomed(open(b, erin))];
+    // Another user is not affected.
+    await welcomed(open(b, await h.account("frank"))).then((ws) => ws.close());
     const extra = open(b, erin);
     const closed = await extra.closed;
     expect(closed.code).toBe(4429);
     expect(closed.reason).toMatch(/too many sockets: at most 3 per user/);
     expect(extra.frames.map((f) => f.kind.case)).toEqual(["error"]);
     expect(errorsOf(extra, "resource_exhausted")).toHaveLength(1);
-    // Another user is not affected.
-    await welcomed(open(b, await h.account("frank"))).then((ws) => ws.close());
 
     held[0]!.close();
     await held[0]!.closed;
     let again: RawSocket | undefined;
+    // Retried: the slot frees when the close reaches the lease store (and a socket opened right
+    // after a server-side close is sometimes dropped with 1006: audit item 15a, not this one).
     await waitFor(async () => {
       again?.close();
       again = open(b, erin);
