@@ -41,6 +41,8 @@
   value: {{ $c.trustProxy | toString | quote }}
 - name: RATE_LIMIT_SCALE
   value: {{ $c.rateLimitScale | quote }}
+- name: WS_MAX_SOCKETS_PER_USER
+  value: {{ $c.wsMaxSocketsPerUser | int64 | quote }}
 - name: DATA_DIR
   value: {{ $root.Values.dataDir | quote }}
 # The preStop hook already covers the endpoint-removal race; a second delay would only eat
