@@ -19,8 +19,12 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 export const rateLimitPolicies = {
-  /** Any method without an explicit policy. A page load fetches a few dozen things at once. */
-  default: { limit: 1200, windowMs: MINUTE, burst: 100 },
+  /**
+   * Any method without an explicit policy. A page load fetches a few dozen things at once; a
+   * reconnect's catch-up costs the edge one GetConversation per conversation of the user (counted
+   * against the user), so the burst covers a user with a few hundred conversations resuming.
+   */
+  default: { limit: 1200, windowMs: MINUTE, burst: 300 },
   /** Register, login, refresh, verify: slows credential stuffing (per IP). */
   auth: { limit: 20, windowMs: MINUTE, burst: 10 },
   /** Sends mail to someone: keeps us off spam lists (per IP). */
