@@ -1,7 +1,7 @@
 /**
  * Bench sizes and switches. Every size is a flag (`--fanout-members=1000`) or the matching env
  * var (BENCH_FANOUT_MEMBERS=1000); the flag wins. Defaults are the quick run (~2 minutes);
- * `--full` switches to the sizes of DESIGN.md §4.
+ * `--full` switches to the sizes of docs/architecture.md §4.
  */
 import type { Target } from "./protocol.js";
 

@@ -35,6 +35,8 @@
   value: {{ $c.accessTokenTtl | int64 | quote }}
 - name: REFRESH_TOKEN_TTL
   value: {{ $c.refreshTokenTtl | int64 | quote }}
+- name: REFRESH_REUSE_GRACE_SEC
+  value: {{ $c.refreshReuseGraceSec | int64 | quote }}
 - name: MAIL_FROM
   value: {{ $c.mailFrom | quote }}
 - name: TRUST_PROXY

@@ -45,6 +45,12 @@ const envSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default("parley-api"),
   ACCESS_TOKEN_TTL: seconds.default(900),
   REFRESH_TOKEN_TTL: seconds.default(30 * 24 * 3600),
+  /**
+   * Seconds after a refresh token was rotated during which presenting it again
+   * returns the same successor (a client retrying after a lost response)
+   * instead of counting as reuse and ending the session; 0 = no grace.
+   */
+  REFRESH_REUSE_GRACE_SEC: z.coerce.number().int().min(0).max(300).default(30),
   /** Ed25519 private JWK (JSON) identity signs with; unset = generated and kept under DATA_DIR. */
   JWT_PRIVATE_JWK: z.string().optional(),
   /** Other services verify against this JWKS (identity's /.well-known/jwks.json); unset = the local key. */
@@ -92,6 +98,8 @@ export interface PlatformConfig {
     audience: string;
     accessTtlSec: number;
     refreshTtlSec: number;
+    /** REFRESH_REUSE_GRACE_SEC. */
+    refreshReuseGraceSec: number;
     privateJwk: string | undefined;
     jwksUrl: string | undefined;
   };
@@ -148,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audience: e.JWT_AUDIENCE,
       accessTtlSec: e.ACCESS_TOKEN_TTL,
       refreshTtlSec: e.REFRESH_TOKEN_TTL,
+      refreshReuseGraceSec: e.REFRESH_REUSE_GRACE_SEC,
       privateJwk: e.JWT_PRIVATE_JWK,
       jwksUrl: e.JWKS_URL,
     },

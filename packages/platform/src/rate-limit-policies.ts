@@ -21,8 +21,8 @@ const HOUR = 60 * MINUTE;
 export const rateLimitPolicies = {
   /**
    * Any method without an explicit policy. A page load fetches a few dozen things at once; a
-   * reconnect's catch-up costs the edge one GetConversation per conversation of the user (counted
-   * against the user), so the burst covers a user with a few hundred conversations resuming.
+   * reconnect's catch-up costs the edge (counted against the user) one history read per
+   * conversation that missed messages, so the burst covers a few hundred of those at once.
    */
   default: { limit: 1200, windowMs: MINUTE, burst: 300 },
   /** Register, login, refresh, verify: slows credential stuffing (per IP). */

@@ -15,7 +15,7 @@ import { bearer, createTestPlatform, startTestServer, waitFor, type TestPlatform
 import { asc } from "drizzle-orm";
 import { expect } from "vitest";
 import { createIdentityService } from "../src/index.js";
-import { blocks, emailVerificationTokens, friendRequests, friendships, refreshTokens, users } from "../src/store/schema.js";
+import { blocks, emailVerificationTokens, friendRequests, friendships, refreshTokens, sessions, users } from "../src/store/schema.js";
 
 export interface Clients {
   auth: Client<typeof AuthService>;
@@ -126,6 +126,7 @@ export async function snapshot(db: Database): Promise<unknown> {
   return {
     users: await db.select().from(users).orderBy(asc(users.id)),
     verificationTokens: await db.select().from(emailVerificationTokens).orderBy(asc(emailVerificationTokens.id)),
+    sessions: await db.select().from(sessions).orderBy(asc(sessions.id)),
     refreshTokens: await db.select().from(refreshTokens).orderBy(asc(refreshTokens.id)),
     friendRequests: await db.select().from(friendRequests).orderBy(asc(friendRequests.id)),
     friendships: await db.select().from(friendships).orderBy(asc(friendships.userAId), asc(friendships.userBId)),

@@ -7,6 +7,7 @@ import type { PlatformDeps, ServiceModule, Subscription } from "@parley/platform
 import { startNodeConsumer } from "./events/node-consumer.js";
 import { startPresenceWatch } from "./events/presence-watch.js";
 import { startRouter } from "./events/router.js";
+import { startSessionRevocations } from "./events/session-revocations.js";
 import type { EdgeContext } from "./handlers/context.js";
 import { drainSockets } from "./handlers/drain.js";
 import { refreshSocketLeases } from "./handlers/frame-limits.js";
@@ -78,6 +79,7 @@ export async function createRealtimeService(deps: PlatformDeps, opts: RealtimeOp
       // The node consumer first, so no delivery addressed to this node is published before it listens.
       subscriptions.push(await startNodeConsumer(ctx));
       subscriptions.push(await startPresenceWatch(ctx));
+      subscriptions.push(await startSessionRevocations(ctx));
       subscriptions.push(await startBlocksConsumer(deps));
       subscriptions.push(
         await startRouter({ bus: deps.bus, presence: deps.presence, metrics: ctx.metrics, concurrency: tuning.routerConcurrency }),

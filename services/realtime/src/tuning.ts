@@ -10,7 +10,10 @@ export interface RealtimeTuning {
   /**
    * uWS's own limit, where it drops the connection without a close frame.
    * Set above maxPayloadBytes so oversized frames normally get a proper 1009
-   * with a reason; it bounds what uWS buffers for one frame.
+   * with a reason. It is also what uWS buffers per socket for a frame (or a
+   * fragmented message) that has not fully arrived, however long the client
+   * stalls until the idle timeout: memory per socket, so kept at twice the
+   * soft limit (it was 1 MiB: 1,000 stalled sockets held 1 GiB).
    */
   hardMaxPayloadBytes: number;
   /** Bytes queued in the kernel/uWS for one socket before it is a slow consumer (4008). */
@@ -41,6 +44,8 @@ export interface RealtimeTuning {
   peerCacheMs: number;
   /** Members of a viewed conversation whose presence one subscription covers (bounds the snapshot and the index). */
   maxPresenceMembers: number;
+  /** Delivery ids in one Ack frame (the SDK sends at most 1,000); more is an invalid frame. */
+  maxAckIds: number;
   /** Invalid frames tolerated per socket before it is closed (4400). */
   maxBadFrames: number;
   /** Per-socket budget of each limited frame kind (handlers/frame-limits.ts); over it → Error{resource_exhausted}. */
@@ -60,7 +65,7 @@ export interface RealtimeTuning {
 
 export const defaultTuning: RealtimeTuning = {
   maxPayloadBytes: 64 * 1024,
-  hardMaxPayloadBytes: 1024 * 1024,
+  hardMaxPayloadBytes: 128 * 1024,
   maxBufferedBytes: 1024 * 1024,
   maxPending: 4096,
   resendAfterMs: 5_000,
@@ -77,6 +82,7 @@ export const defaultTuning: RealtimeTuning = {
   typingTtlMs: 5_000,
   peerCacheMs: 30_000,
   maxPresenceMembers: 1_000,
+  maxAckIds: 8_192,
   maxBadFrames: 20,
   // Well above what the SDK sends (typing ≤ 1/s, one subscribe per view, one reauth per token TTL).
   frameRates: {

@@ -21,7 +21,7 @@ import {
   type Welcome,
 } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { backoffDelayMs } from "./backoff.js";
-import { AUTH_SUBPROTOCOL_PREFIX, SUBPROTOCOLS, decodeServerFrame, encodeClientFrame, type ClientFrameInit, type RealtimeProtocol } from "./codec.js";
+import { AUTH_SUBPROTOCOL_PREFIX, SUBPROTOCOLS, decodeServerFrame, encodeClientFrame, resumeFrames, type ClientFrameInit, type RealtimeProtocol } from "./codec.js";
 import { TypedEmitter } from "./emitter.js";
 import { OrderedStreams, type GapInfo } from "./ordered-streams.js";
 import { OPEN, jwtExpiryMs, openSocket, type WebSocketConstructor, type WebSocketLike } from "./socket.js";
@@ -96,6 +96,8 @@ const CLOSE_UNAUTHENTICATED = 4401;
  * edge. 200 ms is far below the edge's 5 s re-send timer.
  */
 const ACK_GAP_FACTOR = 4;
+/** Delivery ids per Ack frame (the edge refuses more than 8,192). */
+const ACK_IDS_PER_FRAME = 1_000;
 const HISTORY_PAGE = 200;
 
 export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
@@ -225,7 +227,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
         this.welcomedThisSocket = true;
         this.setState("open");
         this.emit("welcome", k.value);
-        this.send({ kind: { case: "hello", value: { cursors: this.streams.cursors(), deviceId: this.opts.deviceId ?? "" } } });
+        for (const frame of resumeFrames(this.streams.cursors(), this.opts.deviceId ?? "")) this.send(frame);
         // Subscriptions are per socket on the server: a new socket starts with none.
         if (this.presenceConversationId) this.sendPresenceSubscribe();
         if (k.value.tokenExpiresAt) this.scheduleReauth(Number(k.value.tokenExpiresAt.seconds) * 1000);
@@ -402,10 +404,13 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     if (this.pendingAcks.length === 0) return;
-    const deliveryIds = this.pendingAcks;
+    const ids = this.pendingAcks;
     this.pendingAcks = [];
     this.lastAckAtMs = Date.now();
-    this.send({ kind: { case: "ack", value: { deliveryIds } } });
+    // The edge takes at most 8,192 ids per Ack frame; 1,000 also keeps a frame far below 64 KiB.
+    for (let i = 0; i < ids.length; i += ACK_IDS_PER_FRAME) {
+      this.send({ kind: { case: "ack", value: { deliveryIds: ids.slice(i, i + ACK_IDS_PER_FRAME) } } });
+    }
   }
 
   private send(frame: ClientFrameInit): boolean {

@@ -20,3 +20,25 @@ export function decodeServerFrame(data: unknown): ServerFrame {
   if (ArrayBuffer.isView(data)) return fromBinary(ServerFrameSchema, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   throw new TypeError("realtime: unsupported WebSocket message payload");
 }
+
+/**
+ * Cursors per resume frame. A client frame may be at most 64 KiB; a cursor (a
+ * UUID key and a seq) takes up to ~61 bytes in protobuf JSON (a 19-digit seq as
+ * a string), ~60 in binary, so 800 stay under 50 KB. More than that go out as
+ * Hello{more: true} + ResumeCursors frames.
+ */
+export const CURSORS_PER_FRAME = 800;
+
+/** The resume frames for a cursor set: one Hello when it fits, else Hello{more} + ResumeCursors chunks. */
+export function resumeFrames(cursors: Record<string, bigint>, deviceId: string): ClientFrameInit[] {
+  const entries = Object.entries(cursors);
+  const chunks: Array<Record<string, bigint>> = [];
+  for (let i = 0; i < entries.length; i += CURSORS_PER_FRAME) chunks.push(Object.fromEntries(entries.slice(i, i + CURSORS_PER_FRAME)));
+  if (chunks.length <= 1) return [{ kind: { case: "hello", value: { cursors: chunks[0] ?? {}, deviceId } } }];
+  return chunks.map((chunk, i): ClientFrameInit => {
+    const more = i < chunks.length - 1;
+    return i === 0
+      ? { kind: { case: "hello", value: { cursors: chunk, deviceId, more } } }
+      : { kind: { case: "resumeCursors", value: { cursors: chunk, more } } };
+  });
+}

@@ -1,10 +1,12 @@
 /** ListConversations, GetConversation, SearchConversations. */
-import type { Conversation } from "@parley/gen/parley/chat/v1/conversation_pb";
+import type { Conversation, ConversationHead } from "@parley/gen/parley/chat/v1/conversation_pb";
+import { create } from "@bufbuild/protobuf";
+import { ConversationHeadSchema } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { requireMember } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { toConversation } from "../mappers.js";
-import { lastMessagesOf, listConversationsOf, membersOf, searchGroupsOf, type ConversationWithMe } from "../store/conversations.js";
+import { headsOf, lastMessagesOf, listConversationsOf, membersOf, searchGroupsOf, type ConversationWithMe } from "../store/conversations.js";
 import { conversationFor } from "./views.js";
 
 /** Adds last messages, and the members of direct chats (clients show the other person). */
@@ -46,6 +48,12 @@ export async function listConversations(
 export async function getConversation(ctx: ChatContext, me: string, conversationId: string): Promise<Conversation> {
   const { conversation } = await requireMember(ctx.db, conversationId, me);
   return conversationFor(ctx.db, conversation, me);
+}
+
+/** Heads of the conversations among `ids` that `me` belongs to; the rest are left out, not errors (members only). */
+export async function getConversationHeads(ctx: ChatContext, me: string, ids: string[]): Promise<ConversationHead[]> {
+  const rows = await headsOf(ctx.db, me, ids);
+  return rows.map((r) => create(ConversationHeadSchema, { conversationId: r.id, lastSeq: r.lastSeq }));
 }
 
 export async function searchConversations(ctx: ChatContext, me: string, query: string, limit: number): Promise<Conversation[]> {

@@ -6,8 +6,11 @@ import type { ChatContext } from "../context.js";
 import { openDirect } from "../conversations/direct.js";
 import { addMembers, createGroup, leaveConversation, MAX_IDS_PER_CALL, removeMember, updateGroup } from "../conversations/groups.js";
 import { createInvite, joinByInvite, requireInviteCode, revokeInviteCode } from "../conversations/invites.js";
-import { getConversation, listConversations, searchConversations } from "../conversations/listing.js";
+import { getConversation, getConversationHeads, listConversations, searchConversations } from "../conversations/listing.js";
 import { pageSize, requireId, requireIdList, requireSearchQuery, requireTitle } from "../validation.js";
+
+/** GetConversationHeads: one indexed query per call; the edge asks in chunks of this size. */
+export const MAX_HEADS_PER_CALL = 1_000;
 
 export function conversationHandlers(ctx: ChatContext): ServiceImpl<typeof ConversationService> {
   return {
@@ -63,6 +66,11 @@ export function conversationHandlers(ctx: ChatContext): ServiceImpl<typeof Conve
     async getConversation(req, hc) {
       const me = requireUser(hc).userId;
       return { conversation: await getConversation(ctx, me, requireId(req.conversationId, "conversation_id")) };
+    },
+    async getConversationHeads(req, hc) {
+      const me = requireUser(hc).userId;
+      const ids = requireIdList(req.conversationIds, "conversation_ids", MAX_HEADS_PER_CALL);
+      return { heads: await getConversationHeads(ctx, me, ids) };
     },
     async searchConversations(req, hc) {
       const me = requireUser(hc).userId;

@@ -131,3 +131,13 @@ export async function membersOf(db: Database, conversationIds: string[]): Promis
   }
   return byConversation;
 }
+
+/** Last seq of each of `ids` the user is a member of (one query; others are absent). */
+export async function headsOf(db: Database, userId: string, ids: string[]): Promise<Array<{ id: string; lastSeq: bigint }>> {
+  if (ids.length === 0) return [];
+  return db
+    .select({ id: conversations.id, lastSeq: conversations.lastSeq })
+    .from(members)
+    .innerJoin(conversations, eq(conversations.id, members.conversationId))
+    .where(and(eq(members.userId, userId), inArray(members.conversationId, ids)));
+}

@@ -45,15 +45,44 @@ export const emailVerificationTokens = identity.table(
   (t) => [uniqueIndex("email_verification_tokens_hash_key").on(t.tokenHash), index("email_verification_tokens_user_idx").on(t.userId)],
 );
 
+export const SESSION_REVOKE_REASONS = ["logout", "reuse_detected"] as const;
+export type SessionRevokeReason = (typeof SESSION_REVOKE_REASONS)[number];
+
+/**
+ * One row per login session (= refresh-token family, = access token `sid`).
+ * Refresh, Logout and reuse detection lock this row (`FOR UPDATE`), so a
+ * rotation and a revocation of one session never interleave, and
+ * `revoked_at` is final: no token of a revoked session is ever accepted again,
+ * whatever state its own row is in.
+ */
+export const sessions = identity.table(
+  "sessions",
+  {
+    id: uuid("id").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: at("created_at").notNull().defaultNow(),
+    revokedAt: at("revoked_at"),
+    revokedReason: text("revoked_reason", { enum: SESSION_REVOKE_REASONS }),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
 /**
  * One row per issued refresh token. A family is one login session: every
  * rotation adds a row to it, and the family id is the access token's `sid`.
+ * `successor_sealed` is the token this one was rotated to, AES-GCM-encrypted
+ * under a key derived from this (never stored) token: it lets a retry within
+ * the reuse grace get the same successor back (README, "Refresh grace").
  */
 export const refreshTokens = identity.table(
   "refresh_tokens",
   {
     id: uuid("id").primaryKey(),
-    familyId: uuid("family_id").notNull(),
+    familyId: uuid("family_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
@@ -61,6 +90,8 @@ export const refreshTokens = identity.table(
     expiresAt: at("expires_at").notNull(),
     usedAt: at("used_at"),
     revokedAt: at("revoked_at"),
+    successorId: uuid("successor_id"),
+    successorSealed: text("successor_sealed"),
     createdAt: at("created_at").notNull().defaultNow(),
   },
   (t) => [
@@ -142,3 +173,4 @@ export const inbox = inboxTable(identity);
 
 export type UserRow = typeof users.$inferSelect;
 export type FriendRequestRow = typeof friendRequests.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;

@@ -144,6 +144,6 @@ export function decodeClientFrame(data: ArrayBuffer, isBinary: boolean, asJson: 
       throw new FrameDecodeError("frame is not a valid parley.realtime.v1.ClientFrame in binary protobuf");
     }
   }
-  if (frame.kind.case === undefined) throw new FrameDecodeError("frame has no known kind (hello, ack, typing, ping, reauthenticate)");
+  if (frame.kind.case === undefined) throw new FrameDecodeError("frame has no known kind (hello, resume_cursors, ack, typing, ping, reauthenticate, presence_subscribe)");
   return frame;
 }

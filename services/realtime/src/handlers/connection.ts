@@ -11,6 +11,7 @@ import { ErrorSchema } from "@parley/gen/parley/realtime/v1/frames_pb";
 import type { AccessClaims } from "@parley/platform";
 import { OutFrame, serverFrame } from "./codec.js";
 import type { EdgeContext } from "./context.js";
+import { SocketHandle } from "./socket-handle.js";
 
 /** What the upgrade learnt, consumed at open. */
 export type Handshake =
@@ -112,7 +113,8 @@ export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_BAD_CLIENT = 4400;
 
 export class Connection {
-  ws: WebSocket<SocketData> | undefined;
+  /** Every uWS call goes through this guard: no-op once the socket closed (see socket-handle.ts). */
+  private readonly socket: SocketHandle<SocketData>;
   claims: AccessClaims;
   token: string;
   nextTokenCheckMs: number;
@@ -132,6 +134,8 @@ export class Connection {
   /** Per-socket caches for typing (lazy: most sockets never type). */
   memberCache: Map<string, { memberIds: string[]; untilMs: number }> | undefined;
   blockedCache: { ids: Set<string>; untilMs: number } | undefined;
+  /** Cursors of a Hello{more: true} still arriving in ResumeCursors frames (see resume.ts). */
+  collectingCursors: Map<string, bigint> | undefined;
   /** Bumped per PresenceSubscribe: an older request still awaiting chat must not install itself. */
   presenceSubscribeSeq = 0;
 
@@ -142,7 +146,7 @@ export class Connection {
     token: string,
     readonly json: boolean,
   ) {
-    this.ws = ws;
+    this.socket = new SocketHandle(ws);
     this.claims = claims;
     this.token = token;
     this.nextTokenCheckMs = Date.now() + ctx.tuning.tokenCheckMs;
@@ -152,7 +156,7 @@ export class Connection {
     return this.claims.userId;
   }
   get closed(): boolean {
-    return this.ws === undefined;
+    return this.socket.closed;
   }
   get helloReceived(): boolean {
     return this.phase === 1;
@@ -300,18 +304,17 @@ export class Connection {
   close(code: number, reason: string): void {
     // What was queued before the close (an Error frame, a Reconnect) goes out before the close frame.
     this.flush();
-    const ws = this.ws;
-    if (!ws) return;
     // end() runs the close handler synchronously, which calls released().
-    ws.end(code, reason);
+    this.socket.end(code, reason);
   }
 
   /** Called from the uWS close handler: the socket object is invalid from here on. */
   released(): void {
-    this.ws = undefined;
+    this.socket.markClosed();
     this.pending = undefined;
     this.preHello = undefined;
     this.syncing = undefined;
+    this.collectingCursors = undefined;
     this.outFrames = undefined;
     this.outIds = undefined;
     this.ctx.pendingSockets.delete(this);
@@ -320,7 +323,7 @@ export class Connection {
 
   /** Queues a frame for this turn's corked flush (order per socket is queue order). */
   private write(out: OutFrame, deliveryId: number): void {
-    if (!this.ws) return;
+    if (this.closed) return;
     if (!this.outFrames) {
       this.outFrames = [];
       this.outIds = [];
@@ -340,21 +343,23 @@ export class Connection {
     const ids = this.outIds;
     this.outFrames = undefined;
     this.outIds = undefined;
-    const ws = this.ws;
-    if (!ws || !frames || !ids) return;
+    const socket = this.socket;
+    if (socket.closed || !frames || !ids) return;
     const { maxBufferedBytes } = this.ctx.tuning;
     let slow: string | undefined;
     // Checked once per batch: inside cork the bytes only pile up in the cork buffer, which the
     // buffered amount does not count, so a per-frame check (a native call each) told nothing new.
-    if (ws.getBufferedAmount() > maxBufferedBytes) {
+    if (socket.bufferedAmount() > maxBufferedBytes) {
       this.closeSlow("send buffer over limit");
       return;
     }
-    ws.cork(() => {
+    socket.cork(() => {
       for (let i = 0; i < frames.length; i++) {
         // encodeTransient's buffer is reused by the next socket: fine, send() copies it.
-        // 2 = dropped by uWS (over maxBackpressure): close rather than lose it.
-        if (ws.send(frames[i]!.encodeTransient(ids[i]!, this.json), !this.json) === 2) {
+        // Dropped by uWS (over maxBackpressure): close rather than lose it.
+        const sent = socket.send(frames[i]!.encodeTransient(ids[i]!, this.json), !this.json);
+        if (sent === "closed") return;
+        if (sent === "dropped") {
           slow = "frame dropped by backpressure";
           return;
         }

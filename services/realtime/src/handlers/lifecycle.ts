@@ -22,14 +22,19 @@ import {
 import { CLOSE_BAD_CLIENT, Connection, type SocketData } from "./connection.js";
 import type { EdgeContext } from "./context.js";
 import { admitSocket, allowCostlyFrame, allowFrame, attachSocketLease, releaseLease, releaseSocketLease } from "./frame-limits.js";
+import { SocketHandle } from "./socket-handle.js";
 import { handlePresenceSubscribe } from "./presence-subscribe.js";
-import { resume } from "./resume.js";
+import { onHello, onResumeCursors } from "./resume.js";
 import { handleTyping } from "./typing.js";
 
 export const CLOSE_SERVER_DRAINING = 1012;
 
 interface Subprotocols {
-  /** What the server answers in Sec-WebSocket-Protocol: must be one the client offered. */
+  /**
+   * What the server answers in Sec-WebSocket-Protocol: one of the Parley protocols the client
+   * offered, or "" (no header) if it offered none. Never the `parley.auth.<jwt>` entry: echoing
+   * it would copy the access token into every proxy's response log.
+   */
   selected: string;
   json: boolean;
   token: string | undefined;
@@ -39,7 +44,10 @@ export function parseSubprotocols(header: string): Subprotocols {
   const offered = header.split(",").map((s) => s.trim()).filter(Boolean);
   const json = offered.includes(JSON_SUBPROTOCOL) && !offered.includes(PROTO_SUBPROTOCOL);
   const token = offered.find((p) => p.startsWith(AUTH_SUBPROTOCOL_PREFIX))?.slice(AUTH_SUBPROTOCOL_PREFIX.length);
-  const selected = json ? JSON_SUBPROTOCOL : offered.includes(PROTO_SUBPROTOCOL) ? PROTO_SUBPROTOCOL : (offered[0] ?? "");
+  // No Parley protocol offered: binary protobuf (the default) without a Sec-WebSocket-Protocol
+  // answer. A browser that offered only other entries fails its own handshake then, which is right:
+  // it asked for no protocol this server speaks (the SDK always offers one).
+  const selected = json ? JSON_SUBPROTOCOL : offered.includes(PROTO_SUBPROTOCOL) ? PROTO_SUBPROTOCOL : "";
   return { selected, json, token };
 }
 
@@ -80,14 +88,12 @@ export function onOpen(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
   if (!handshake) return;
   if (!handshake.ok) {
     const error = new OutFrame(serverFrame("error", create(ErrorSchema, { code: handshake.errorCode ?? "unauthenticated", message: handshake.reason })));
-    ws.send(error.encode(0, handshake.json), !handshake.json);
-    ws.end(handshake.closeCode, handshake.reason);
+    refuse(ws, error, handshake.json, handshake.closeCode, handshake.reason);
     return;
   }
   if (ctx.draining) {
     const reconnect = new OutFrame(serverFrame("reconnect", create(ReconnectSchema, { reason: "server draining", retryAfterMs: ctx.tuning.drainRetryAfterMs })));
-    ws.send(reconnect.encode(0, handshake.json), !handshake.json);
-    ws.end(CLOSE_SERVER_DRAINING, "server draining");
+    refuse(ws, reconnect, handshake.json, CLOSE_SERVER_DRAINING, "server draining");
     releaseLease(ctx, handshake.claims.userId, handshake.leaseId);
     return;
   }
@@ -97,6 +103,13 @@ export function onOpen(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
   ctx.metrics.sockets.inc();
   const first = ctx.registry.add(conn);
   void welcome(ctx, conn, first);
+}
+
+/** A socket that gets one frame and is closed, inside the open callback (no Connection, nothing kept). */
+function refuse(ws: WebSocket<SocketData>, frame: OutFrame, json: boolean, code: number, reason: string): void {
+  const socket = new SocketHandle(ws);
+  socket.send(frame.encode(0, json), !json);
+  socket.end(code, reason);
 }
 
 /**
@@ -183,13 +196,17 @@ export function onMessage(ctx: EdgeContext, ws: WebSocket<SocketData>, data: Arr
   const kind = frame.kind;
   switch (kind.case) {
     case "hello":
-      if (conn.helloReceived) {
-        badFrame(ctx, conn, "hello: already received on this socket; reconnect to resume again");
+    case "resumeCursors": {
+      const fail = (err: unknown) => failSocket(ctx, conn, err, "resume");
+      const refused = kind.case === "hello" ? onHello(ctx, conn, kind.value, fail) : onResumeCursors(ctx, conn, kind.value, fail);
+      if (refused !== undefined) badFrame(ctx, conn, refused);
+      return;
+    }
+    case "ack": {
+      if (kind.value.deliveryIds.length > ctx.tuning.maxAckIds) {
+        badFrame(ctx, conn, `ack: at most ${ctx.tuning.maxAckIds} delivery ids per frame`);
         return;
       }
-      void resume(ctx, conn, kind.value).catch((err: unknown) => failSocket(ctx, conn, err, "resume"));
-      return;
-    case "ack": {
       const { neverSent } = conn.ack(kind.value.deliveryIds);
       if (neverSent > 0) badFrame(ctx, conn, `ack: ${neverSent} delivery id(s) were never sent on this socket`);
       return;

@@ -10,9 +10,21 @@ export interface ListeningEdge {
   stopListening(): void;
 }
 
+/** Nothing thrown may unwind into uWS's native loop: it is logged and the node carries on. */
+function guarded(ctx: EdgeContext, where: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    ctx.logger.error({ err, where }, "uWS handler threw");
+  }
+}
+
 export async function listenEdge(ctx: EdgeContext, host: string, port: number): Promise<ListeningEdge> {
   const app = uWS.App().ws<SocketData>("/ws", {
     maxPayloadLength: ctx.tuning.hardMaxPayloadBytes,
+    // No permessage-deflate: a compressed frame would be inflated before any limit of ours sees it
+    // (the compression-bomb shape of audit item 1). uWS's default, stated so nobody turns it on lightly.
+    compression: uWS.DISABLED,
     // Above maxBufferedBytes the socket is closed as a slow consumer first;
     // this is uWS's own hard stop, where a send is dropped (send() returns 2,
     // which also closes the socket: never a silent drop).
@@ -20,10 +32,10 @@ export async function listenEdge(ctx: EdgeContext, host: string, port: number): 
     closeOnBackpressureLimit: 0,
     idleTimeout: 60,
     sendPingsAutomatically: true,
-    upgrade: (res, req, context) => onUpgrade(ctx, res, req, context),
-    open: (ws) => onOpen(ctx, ws),
-    message: (ws, data, isBinary) => onMessage(ctx, ws, data, isBinary),
-    close: (ws) => onClose(ctx, ws),
+    upgrade: (res, req, context) => guarded(ctx, "upgrade", () => onUpgrade(ctx, res, req, context)),
+    open: (ws) => guarded(ctx, "open", () => onOpen(ctx, ws)),
+    message: (ws, data, isBinary) => guarded(ctx, "message", () => onMessage(ctx, ws, data, isBinary)),
+    close: (ws) => guarded(ctx, "close", () => onClose(ctx, ws)),
   });
   app.any("/*", (res) => {
     res.writeStatus("404 Not Found").end("websocket endpoint is /ws");

@@ -15,6 +15,8 @@ export interface PeerClients {
   blockedIds(token: string): Promise<string[]>;
   /** Member ids and last seq; throws ConnectError (not_found / permission_denied) for non-members. */
   conversation(token: string, conversationId: string): Promise<{ memberIds: string[]; lastSeq: bigint }>;
+  /** Last seq of each conversation among `ids` (≤ 1,000) the caller is a member of; others are absent. */
+  heads(token: string, conversationIds: string[]): Promise<Map<string, bigint>>;
   /** Messages with seq > afterSeq, oldest first. */
   messagesAfter(token: string, conversationId: string, afterSeq: bigint, limit: number): Promise<{ messages: Message[]; hasMore: boolean }>;
 }
@@ -50,6 +52,10 @@ export function createPeerClients(transports: { chat: Transport; identity: Trans
       const res = await conversations.getConversation({ conversationId }, auth(token));
       const c = res.conversation;
       return { memberIds: c?.members.map((m) => m.userId) ?? [], lastSeq: c?.lastSeq ?? 0n };
+    },
+    async heads(token, conversationIds) {
+      const res = await conversations.getConversationHeads({ conversationIds }, auth(token));
+      return new Map(res.heads.map((h) => [h.conversationId, h.lastSeq]));
     },
     async messagesAfter(token, conversationId, afterSeq, limit) {
       const res = await messages.listMessages(

@@ -2,8 +2,8 @@
 // @generated from file parley/identity/v1/events.proto (package parley.identity.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { User } from "./user_pb.js";
 import { file_parley_identity_v1_user } from "./user_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/identity/v1/events.proto.
  */
 export const file_parley_identity_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEiaAoTVXNlclJlZ2lzdGVyZWRFdmVudBImCgR1c2VyGAEgASgLMhgucGFybGV5LmlkZW50aXR5LnYxLlVzZXISDQoFZW1haWwYAiABKAkSGgoSdmVyaWZpY2F0aW9uX3Rva2VuGAMgASgJIjoKEFVzZXJVcGRhdGVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyIlIKEkZyaWVuZFJlcXVlc3RFdmVudBISCgpyZXF1ZXN0X2lkGAEgASgJEhQKDGZyb21fdXNlcl9pZBgCIAEoCRISCgp0b191c2VyX2lkGAMgASgJIjcKD0ZyaWVuZHNoaXBFdmVudBIRCgl1c2VyX2FfaWQYASABKAkSEQoJdXNlcl9iX2lkGAIgASgJIjQKCkJsb2NrRXZlbnQSEgoKYmxvY2tlcl9pZBgBIAEoCRISCgpibG9ja2VkX2lkGAIgASgJYgZwcm90bzM", [file_parley_identity_v1_user]);
+  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEiaAoTVXNlclJlZ2lzdGVyZWRFdmVudBImCgR1c2VyGAEgASgLMhgucGFybGV5LmlkZW50aXR5LnYxLlVzZXISDQoFZW1haWwYAiABKAkSGgoSdmVyaWZpY2F0aW9uX3Rva2VuGAMgASgJIjoKEFVzZXJVcGRhdGVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyIlIKEkZyaWVuZFJlcXVlc3RFdmVudBISCgpyZXF1ZXN0X2lkGAEgASgJEhQKDGZyb21fdXNlcl9pZBgCIAEoCRISCgp0b191c2VyX2lkGAMgASgJIjcKD0ZyaWVuZHNoaXBFdmVudBIRCgl1c2VyX2FfaWQYASABKAkSEQoJdXNlcl9iX2lkGAIgASgJIjQKCkJsb2NrRXZlbnQSEgoKYmxvY2tlcl9pZBgBIAEoCRISCgpibG9ja2VkX2lkGAIgASgJInMKE1Nlc3Npb25SZXZva2VkRXZlbnQSDwoHdXNlcl9pZBgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEjcKBnJlYXNvbhgDIAEoDjInLnBhcmxleS5pZGVudGl0eS52MS5TZXNzaW9uUmV2b2tlUmVhc29uKogBChNTZXNzaW9uUmV2b2tlUmVhc29uEiUKIVNFU1NJT05fUkVWT0tFX1JFQVNPTl9VTlNQRUNJRklFRBAAEiAKHFNFU1NJT05fUkVWT0tFX1JFQVNPTl9MT0dPVVQQARIoCiRTRVNTSU9OX1JFVk9LRV9SRUFTT05fUkVVU0VfREVURUNURUQQAmIGcHJvdG8z", [file_parley_identity_v1_user]);
 
 /**
  * [parley.identity.user.registered] and on ResendVerification
@@ -139,4 +139,68 @@ export type BlockEvent = Message<"parley.identity.v1.BlockEvent"> & {
  */
 export const BlockEventSchema: GenMessage<BlockEvent> = /*@__PURE__*/
   messageDesc(file_parley_identity_v1_events, 4);
+
+/**
+ * [parley.identity.session.revoked] A login session (refresh-token family,
+ * access token `sid`) was revoked: its refresh tokens are dead and its access
+ * tokens are rejected until they expire. The realtime edge closes the
+ * session's open sockets on every node when it sees this.
+ *
+ * @generated from message parley.identity.v1.SessionRevokedEvent
+ */
+export type SessionRevokedEvent = Message<"parley.identity.v1.SessionRevokedEvent"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string session_id = 2;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: parley.identity.v1.SessionRevokeReason reason = 3;
+   */
+  reason: SessionRevokeReason;
+};
+
+/**
+ * Describes the message parley.identity.v1.SessionRevokedEvent.
+ * Use `create(SessionRevokedEventSchema)` to create a new message.
+ */
+export const SessionRevokedEventSchema: GenMessage<SessionRevokedEvent> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 5);
+
+/**
+ * Why a session was revoked.
+ *
+ * @generated from enum parley.identity.v1.SessionRevokeReason
+ */
+export enum SessionRevokeReason {
+  /**
+   * @generated from enum value: SESSION_REVOKE_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The user logged out (this session, or named its refresh token in Logout).
+   *
+   * @generated from enum value: SESSION_REVOKE_REASON_LOGOUT = 1;
+   */
+  LOGOUT = 1,
+
+  /**
+   * An already-rotated refresh token of the session was presented after the grace window.
+   *
+   * @generated from enum value: SESSION_REVOKE_REASON_REUSE_DETECTED = 2;
+   */
+  REUSE_DETECTED = 2,
+}
+
+/**
+ * Describes the enum parley.identity.v1.SessionRevokeReason.
+ */
+export const SessionRevokeReasonSchema: GenEnum<SessionRevokeReason> = /*@__PURE__*/
+  enumDesc(file_parley_identity_v1_events, 0);
 

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/realtime/v1/frames.proto.
  */
 export const file_parley_realtime_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wYXJsZXkvcmVhbHRpbWUvdjEvZnJhbWVzLnByb3RvEhJwYXJsZXkucmVhbHRpbWUudjEiygIKC0NsaWVudEZyYW1lEioKBWhlbGxvGAEgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLkhlbGxvSAASJgoDYWNrGAIgASgLMhcucGFybGV5LnJlYWx0aW1lLnYxLkFja0gAEjIKBnR5cGluZxgDIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5UeXBpbmdTaWduYWxIABIoCgRwaW5nGAQgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlBpbmdIABI8Cg5yZWF1dGhlbnRpY2F0ZRgFIAEoCzIiLnBhcmxleS5yZWFsdGltZS52MS5SZWF1dGhlbnRpY2F0ZUgAEkMKEnByZXNlbmNlX3N1YnNjcmliZRgGIAEoCzIlLnBhcmxleS5yZWFsdGltZS52MS5QcmVzZW5jZVN1YnNjcmliZUgAQgYKBGtpbmQigwEKBUhlbGxvEjcKB2N1cnNvcnMYASADKAsyJi5wYXJsZXkucmVhbHRpbWUudjEuSGVsbG8uQ3Vyc29yc0VudHJ5EhEKCWRldmljZV9pZBgCIAEoCRouCgxDdXJzb3JzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASIbCgNBY2sSFAoMZGVsaXZlcnlfaWRzGAEgAygEIicKDFR5cGluZ1NpZ25hbBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiFQoEUGluZxINCgVub25jZRgBIAEoBCImCg5SZWF1dGhlbnRpY2F0ZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkiLAoRUHJlc2VuY2VTdWJzY3JpYmUSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIqwGCgtTZXJ2ZXJGcmFtZRITCgtkZWxpdmVyeV9pZBgBIAEoBBIuCgd3ZWxjb21lGAIgASgLMhsucGFybGV5LnJlYWx0aW1lLnYxLldlbGNvbWVIABIqCgdtZXNzYWdlGAMgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZUgAEjEKDm1lc3NhZ2VfZWRpdGVkGAQgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZUgAEjIKD21lc3NhZ2VfZGVsZXRlZBgFIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABI/Cgxjb252ZXJzYXRpb24YBiABKAsyJy5wYXJsZXkucmVhbHRpbWUudjEuQ29udmVyc2F0aW9uQ2hhbmdlZEgAEjwKDG5vdGlmaWNhdGlvbhgHIAEoCzIkLnBhcmxleS5ub3RpZmljYXRpb24udjEuTm90aWZpY2F0aW9uSAASNwoIcHJlc2VuY2UYCCABKAsyIy5wYXJsZXkucmVhbHRpbWUudjEuUHJlc2VuY2VDaGFuZ2VkSAASLAoGdHlwaW5nGAkgASgLMhoucGFybGV5LnJlYWx0aW1lLnYxLlR5cGluZ0gAEjcKDHJlYWRfcmVjZWlwdBgKIAEoCzIfLnBhcmxleS5yZWFsdGltZS52MS5SZWFkUmVjZWlwdEgAEiYKA2dhcBgLIAEoCzIXLnBhcmxleS5yZWFsdGltZS52MS5HYXBIABI5Cg1zeW5jX2NvbXBsZXRlGAwgASgLMiAucGFybGV5LnJlYWx0aW1lLnYxLlN5bmNDb21wbGV0ZUgAEjIKCXJlY29ubmVjdBgNIAEoCzIdLnBhcmxleS5yZWFsdGltZS52MS5SZWNvbm5lY3RIABIqCgVlcnJvchgOIAEoCzIZLnBhcmxleS5yZWFsdGltZS52MS5FcnJvckgAEigKBHBvbmcYDyABKAsyGC5wYXJsZXkucmVhbHRpbWUudjEuUG9uZ0gAEjEKBmZyaWVuZBgQIAEoCzIfLnBhcmxleS5yZWFsdGltZS52MS5GcmllbmRFdmVudEgAQgYKBGtpbmQipgEKB1dlbGNvbWUSDwoHdXNlcl9pZBgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEg8KB25vZGVfaWQYAyABKAkSLwoLc2VydmVyX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEHRva2VuX2V4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBChNDb252ZXJzYXRpb25DaGFuZ2VkEjYKBmNoYW5nZRgBIAEoDjImLnBhcmxleS5yZWFsdGltZS52MS5Db252ZXJzYXRpb25DaGFuZ2USMgoMY29udmVyc2F0aW9uGAIgASgLMhwucGFybGV5LmNoYXQudjEuQ29udmVyc2F0aW9uImQKD1ByZXNlbmNlQ2hhbmdlZBIPCgd1c2VyX2lkGAEgASgJEg4KBm9ubGluZRgCIAEoCBIwCgxsYXN0X3NlZW5fYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImIKBlR5cGluZxIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJJCgtSZWFkUmVjZWlwdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIQCghyZWFkX3NlcRgDIAEoAyJlCgtGcmllbmRFdmVudBIxCgRraW5kGAEgASgOMiMucGFybGV5LnJlYWx0aW1lLnYxLkZyaWVuZEV2ZW50S2luZBISCgpyZXF1ZXN0X2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkiQAoDR2FwEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIQCghmcm9tX3NlcRgCIAEoAxIOCgZ0b19zZXEYAyABKAMiDgoMU3luY0NvbXBsZXRlIjMKCVJlY29ubmVjdBIOCgZyZWFzb24YASABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAiABKA0iJgoFRXJyb3ISDAoEY29kZRgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIkYKBFBvbmcSDQoFbm9uY2UYASABKAQSLwoLc2VydmVyX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlAKDEVkZ2VEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIuCgVmcmFtZRgCIAEoCzIfLnBhcmxleS5yZWFsdGltZS52MS5TZXJ2ZXJGcmFtZSJ5Cg1QcmVzZW5jZUV2ZW50Eg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIEjAKDGxhc3Rfc2Vlbl9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNcmVjaXBpZW50X2lkcxgEIAMoCSJ+CgtUeXBpbmdFdmVudBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIVCg1yZWNpcGllbnRfaWRzGAMgAygJEi4KCmV4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKpoBChJDb252ZXJzYXRpb25DaGFuZ2USIwofQ09OVkVSU0FUSU9OX0NIQU5HRV9VTlNQRUNJRklFRBAAEh0KGUNPTlZFUlNBVElPTl9DSEFOR0VfQURERUQQARIfChtDT05WRVJTQVRJT05fQ0hBTkdFX1VQREFURUQQAhIfChtDT05WRVJTQVRJT05fQ0hBTkdFX1JFTU9WRUQQAyr6AQoPRnJpZW5kRXZlbnRLaW5kEiEKHUZSSUVORF9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASJgoiRlJJRU5EX0VWRU5UX0tJTkRfUkVRVUVTVF9SRUNFSVZFRBABEiYKIkZSSUVORF9FVkVOVF9LSU5EX1JFUVVFU1RfQUNDRVBURUQQAhImCiJGUklFTkRfRVZFTlRfS0lORF9SRVFVRVNUX1JFSkVDVEVEEAMSJgoiRlJJRU5EX0VWRU5UX0tJTkRfUkVRVUVTVF9DQU5DRUxFRBAEEiQKIEZSSUVORF9FVkVOVF9LSU5EX0ZSSUVORF9SRU1PVkVEEAViBnByb3RvMw", [file_google_protobuf_timestamp, file_parley_chat_v1_conversation, file_parley_chat_v1_message, file_parley_notification_v1_notification]);
+  fileDesc("Ch9wYXJsZXkvcmVhbHRpbWUvdjEvZnJhbWVzLnByb3RvEhJwYXJsZXkucmVhbHRpbWUudjEihwMKC0NsaWVudEZyYW1lEioKBWhlbGxvGAEgASgLMhkucGFybGV5LnJlYWx0aW1lLnYxLkhlbGxvSAASJgoDYWNrGAIgASgLMhcucGFybGV5LnJlYWx0aW1lLnYxLkFja0gAEjIKBnR5cGluZxgDIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5UeXBpbmdTaWduYWxIABIoCgRwaW5nGAQgASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlBpbmdIABI8Cg5yZWF1dGhlbnRpY2F0ZRgFIAEoCzIiLnBhcmxleS5yZWFsdGltZS52MS5SZWF1dGhlbnRpY2F0ZUgAEkMKEnByZXNlbmNlX3N1YnNjcmliZRgGIAEoCzIlLnBhcmxleS5yZWFsdGltZS52MS5QcmVzZW5jZVN1YnNjcmliZUgAEjsKDnJlc3VtZV9jdXJzb3JzGAcgASgLMiEucGFybGV5LnJlYWx0aW1lLnYxLlJlc3VtZUN1cnNvcnNIAEIGCgRraW5kIpEBCgVIZWxsbxI3CgdjdXJzb3JzGAEgAygLMiYucGFybGV5LnJlYWx0aW1lLnYxLkhlbGxvLkN1cnNvcnNFbnRyeRIRCglkZXZpY2VfaWQYAiABKAkSDAoEbW9yZRgDIAEoCBouCgxDdXJzb3JzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASKOAQoNUmVzdW1lQ3Vyc29ycxI/CgdjdXJzb3JzGAEgAygLMi4ucGFybGV5LnJlYWx0aW1lLnYxLlJlc3VtZUN1cnNvcnMuQ3Vyc29yc0VudHJ5EgwKBG1vcmUYAiABKAgaLgoMQ3Vyc29yc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEiGwoDQWNrEhQKDGRlbGl2ZXJ5X2lkcxgBIAMoBCInCgxUeXBpbmdTaWduYWwSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIhUKBFBpbmcSDQoFbm9uY2UYASABKAQiJgoOUmVhdXRoZW50aWNhdGUSFAoMYWNjZXNzX3Rva2VuGAEgASgJIiwKEVByZXNlbmNlU3Vic2NyaWJlEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSKsBgoLU2VydmVyRnJhbWUSEwoLZGVsaXZlcnlfaWQYASABKAQSLgoHd2VsY29tZRgCIAEoCzIbLnBhcmxleS5yZWFsdGltZS52MS5XZWxjb21lSAASKgoHbWVzc2FnZRgDIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABIxCg5tZXNzYWdlX2VkaXRlZBgEIAEoCzIXLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VIABIyCg9tZXNzYWdlX2RlbGV0ZWQYBSABKAsyFy5wYXJsZXkuY2hhdC52MS5NZXNzYWdlSAASPwoMY29udmVyc2F0aW9uGAYgASgLMicucGFybGV5LnJlYWx0aW1lLnYxLkNvbnZlcnNhdGlvbkNoYW5nZWRIABI8Cgxub3RpZmljYXRpb24YByABKAsyJC5wYXJsZXkubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbkgAEjcKCHByZXNlbmNlGAggASgLMiMucGFybGV5LnJlYWx0aW1lLnYxLlByZXNlbmNlQ2hhbmdlZEgAEiwKBnR5cGluZxgJIAEoCzIaLnBhcmxleS5yZWFsdGltZS52MS5UeXBpbmdIABI3CgxyZWFkX3JlY2VpcHQYCiABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuUmVhZFJlY2VpcHRIABImCgNnYXAYCyABKAsyFy5wYXJsZXkucmVhbHRpbWUudjEuR2FwSAASOQoNc3luY19jb21wbGV0ZRgMIAEoCzIgLnBhcmxleS5yZWFsdGltZS52MS5TeW5jQ29tcGxldGVIABIyCglyZWNvbm5lY3QYDSABKAsyHS5wYXJsZXkucmVhbHRpbWUudjEuUmVjb25uZWN0SAASKgoFZXJyb3IYDiABKAsyGS5wYXJsZXkucmVhbHRpbWUudjEuRXJyb3JIABIoCgRwb25nGA8gASgLMhgucGFybGV5LnJlYWx0aW1lLnYxLlBvbmdIABIxCgZmcmllbmQYECABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuRnJpZW5kRXZlbnRIAEIGCgRraW5kIqYBCgdXZWxjb21lEg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRIPCgdub2RlX2lkGAMgASgJEi8KC3NlcnZlcl90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChB0b2tlbl9leHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKBAQoTQ29udmVyc2F0aW9uQ2hhbmdlZBI2CgZjaGFuZ2UYASABKA4yJi5wYXJsZXkucmVhbHRpbWUudjEuQ29udmVyc2F0aW9uQ2hhbmdlEjIKDGNvbnZlcnNhdGlvbhgCIAEoCzIcLnBhcmxleS5jaGF0LnYxLkNvbnZlcnNhdGlvbiJkCg9QcmVzZW5jZUNoYW5nZWQSDwoHdXNlcl9pZBgBIAEoCRIOCgZvbmxpbmUYAiABKAgSMAoMbGFzdF9zZWVuX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJiCgZUeXBpbmcSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSQoLUmVhZFJlY2VpcHQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEAoIcmVhZF9zZXEYAyABKAMiZQoLRnJpZW5kRXZlbnQSMQoEa2luZBgBIAEoDjIjLnBhcmxleS5yZWFsdGltZS52MS5GcmllbmRFdmVudEtpbmQSEgoKcmVxdWVzdF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJIkAKA0dhcBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEAoIZnJvbV9zZXEYAiABKAMSDgoGdG9fc2VxGAMgASgDIg4KDFN5bmNDb21wbGV0ZSIzCglSZWNvbm5lY3QSDgoGcmVhc29uGAEgASgJEhYKDnJldHJ5X2FmdGVyX21zGAIgASgNIiYKBUVycm9yEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCSJGCgRQb25nEg0KBW5vbmNlGAEgASgEEi8KC3NlcnZlcl90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJQCgxFZGdlRGVsaXZlcnkSEAoIdXNlcl9pZHMYASADKAkSLgoFZnJhbWUYAiABKAsyHy5wYXJsZXkucmVhbHRpbWUudjEuU2VydmVyRnJhbWUieQoNUHJlc2VuY2VFdmVudBIPCgd1c2VyX2lkGAEgASgJEg4KBm9ubGluZRgCIAEoCBIwCgxsYXN0X3NlZW5fYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlY2lwaWVudF9pZHMYBCADKAkifgoLVHlwaW5nRXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSFQoNcmVjaXBpZW50X2lkcxgDIAMoCRIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqaAQoSQ29udmVyc2F0aW9uQ2hhbmdlEiMKH0NPTlZFUlNBVElPTl9DSEFOR0VfVU5TUEVDSUZJRUQQABIdChlDT05WRVJTQVRJT05fQ0hBTkdFX0FEREVEEAESHwobQ09OVkVSU0FUSU9OX0NIQU5HRV9VUERBVEVEEAISHwobQ09OVkVSU0FUSU9OX0NIQU5HRV9SRU1PVkVEEAMq+gEKD0ZyaWVuZEV2ZW50S2luZBIhCh1GUklFTkRfRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEiYKIkZSSUVORF9FVkVOVF9LSU5EX1JFUVVFU1RfUkVDRUlWRUQQARImCiJGUklFTkRfRVZFTlRfS0lORF9SRVFVRVNUX0FDQ0VQVEVEEAISJgoiRlJJRU5EX0VWRU5UX0tJTkRfUkVRVUVTVF9SRUpFQ1RFRBADEiYKIkZSSUVORF9FVkVOVF9LSU5EX1JFUVVFU1RfQ0FOQ0VMRUQQBBIkCiBGUklFTkRfRVZFTlRfS0lORF9GUklFTkRfUkVNT1ZFRBAFYgZwcm90bzM", [file_google_protobuf_timestamp, file_parley_chat_v1_conversation, file_parley_chat_v1_message, file_parley_notification_v1_notification]);
 
 /**
  * @generated from message parley.realtime.v1.ClientFrame
@@ -67,6 +67,14 @@ export type ClientFrame = Message<"parley.realtime.v1.ClientFrame"> & {
      */
     value: PresenceSubscribe;
     case: "presenceSubscribe";
+  } | {
+    /**
+     * More cursors of a Hello sent with more = true.
+     *
+     * @generated from field: parley.realtime.v1.ResumeCursors resume_cursors = 7;
+     */
+    value: ResumeCursors;
+    case: "resumeCursors";
   } | { case: undefined; value?: undefined };
 };
 
@@ -78,6 +86,13 @@ export const ClientFrameSchema: GenMessage<ClientFrame> = /*@__PURE__*/
   messageDesc(file_parley_realtime_v1_frames, 0);
 
 /**
+ * Resume. A client frame is at most 64 KiB (about 1,300 cursors), while a user
+ * may hold up to 10,000 conversations: cursors beyond what fits in one frame
+ * follow the Hello in ResumeCursors frames. Hello{more: true} says more cursors
+ * follow; the last ResumeCursors has more = false, and only then does the
+ * server start catch-up (live frames are held meanwhile). At most 10,000
+ * cursors in all. A Hello without `more` is the whole set, as before.
+ *
  * @generated from message parley.realtime.v1.Hello
  */
 export type Hello = Message<"parley.realtime.v1.Hello"> & {
@@ -94,6 +109,13 @@ export type Hello = Message<"parley.realtime.v1.Hello"> & {
    * @generated from field: string device_id = 2;
    */
   deviceId: string;
+
+  /**
+   * True: ResumeCursors frames with more cursors follow (see above).
+   *
+   * @generated from field: bool more = 3;
+   */
+  more: boolean;
 };
 
 /**
@@ -102,6 +124,32 @@ export type Hello = Message<"parley.realtime.v1.Hello"> & {
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
   messageDesc(file_parley_realtime_v1_frames, 1);
+
+/**
+ * @generated from message parley.realtime.v1.ResumeCursors
+ */
+export type ResumeCursors = Message<"parley.realtime.v1.ResumeCursors"> & {
+  /**
+   * conversation id -> last seq the client holds (added to the Hello's).
+   *
+   * @generated from field: map<string, int64> cursors = 1;
+   */
+  cursors: { [key: string]: bigint };
+
+  /**
+   * True: another ResumeCursors follows; false: the cursor set is complete.
+   *
+   * @generated from field: bool more = 2;
+   */
+  more: boolean;
+};
+
+/**
+ * Describes the message parley.realtime.v1.ResumeCursors.
+ * Use `create(ResumeCursorsSchema)` to create a new message.
+ */
+export const ResumeCursorsSchema: GenMessage<ResumeCursors> = /*@__PURE__*/
+  messageDesc(file_parley_realtime_v1_frames, 2);
 
 /**
  * @generated from message parley.realtime.v1.Ack
@@ -118,7 +166,7 @@ export type Ack = Message<"parley.realtime.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 2);
+  messageDesc(file_parley_realtime_v1_frames, 3);
 
 /**
  * @generated from message parley.realtime.v1.TypingSignal
@@ -135,7 +183,7 @@ export type TypingSignal = Message<"parley.realtime.v1.TypingSignal"> & {
  * Use `create(TypingSignalSchema)` to create a new message.
  */
 export const TypingSignalSchema: GenMessage<TypingSignal> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 3);
+  messageDesc(file_parley_realtime_v1_frames, 4);
 
 /**
  * @generated from message parley.realtime.v1.Ping
@@ -152,7 +200,7 @@ export type Ping = Message<"parley.realtime.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 4);
+  messageDesc(file_parley_realtime_v1_frames, 5);
 
 /**
  * @generated from message parley.realtime.v1.Reauthenticate
@@ -169,7 +217,7 @@ export type Reauthenticate = Message<"parley.realtime.v1.Reauthenticate"> & {
  * Use `create(ReauthenticateSchema)` to create a new message.
  */
 export const ReauthenticateSchema: GenMessage<Reauthenticate> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 5);
+  messageDesc(file_parley_realtime_v1_frames, 6);
 
 /**
  * The conversation the client is viewing: the server answers with its
@@ -193,7 +241,7 @@ export type PresenceSubscribe = Message<"parley.realtime.v1.PresenceSubscribe"> 
  * Use `create(PresenceSubscribeSchema)` to create a new message.
  */
 export const PresenceSubscribeSchema: GenMessage<PresenceSubscribe> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 6);
+  messageDesc(file_parley_realtime_v1_frames, 7);
 
 /**
  * @generated from message parley.realtime.v1.ServerFrame
@@ -307,7 +355,7 @@ export type ServerFrame = Message<"parley.realtime.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 7);
+  messageDesc(file_parley_realtime_v1_frames, 8);
 
 /**
  * @generated from message parley.realtime.v1.Welcome
@@ -346,7 +394,7 @@ export type Welcome = Message<"parley.realtime.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 8);
+  messageDesc(file_parley_realtime_v1_frames, 9);
 
 /**
  * @generated from message parley.realtime.v1.ConversationChanged
@@ -368,7 +416,7 @@ export type ConversationChanged = Message<"parley.realtime.v1.ConversationChange
  * Use `create(ConversationChangedSchema)` to create a new message.
  */
 export const ConversationChangedSchema: GenMessage<ConversationChanged> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 9);
+  messageDesc(file_parley_realtime_v1_frames, 10);
 
 /**
  * @generated from message parley.realtime.v1.PresenceChanged
@@ -395,7 +443,7 @@ export type PresenceChanged = Message<"parley.realtime.v1.PresenceChanged"> & {
  * Use `create(PresenceChangedSchema)` to create a new message.
  */
 export const PresenceChangedSchema: GenMessage<PresenceChanged> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 10);
+  messageDesc(file_parley_realtime_v1_frames, 11);
 
 /**
  * @generated from message parley.realtime.v1.Typing
@@ -422,7 +470,7 @@ export type Typing = Message<"parley.realtime.v1.Typing"> & {
  * Use `create(TypingSchema)` to create a new message.
  */
 export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 11);
+  messageDesc(file_parley_realtime_v1_frames, 12);
 
 /**
  * @generated from message parley.realtime.v1.ReadReceipt
@@ -449,7 +497,7 @@ export type ReadReceipt = Message<"parley.realtime.v1.ReadReceipt"> & {
  * Use `create(ReadReceiptSchema)` to create a new message.
  */
 export const ReadReceiptSchema: GenMessage<ReadReceipt> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 12);
+  messageDesc(file_parley_realtime_v1_frames, 13);
 
 /**
  * @generated from message parley.realtime.v1.FriendEvent
@@ -476,7 +524,7 @@ export type FriendEvent = Message<"parley.realtime.v1.FriendEvent"> & {
  * Use `create(FriendEventSchema)` to create a new message.
  */
 export const FriendEventSchema: GenMessage<FriendEvent> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 13);
+  messageDesc(file_parley_realtime_v1_frames, 14);
 
 /**
  * @generated from message parley.realtime.v1.Gap
@@ -505,7 +553,7 @@ export type Gap = Message<"parley.realtime.v1.Gap"> & {
  * Use `create(GapSchema)` to create a new message.
  */
 export const GapSchema: GenMessage<Gap> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 14);
+  messageDesc(file_parley_realtime_v1_frames, 15);
 
 /**
  * @generated from message parley.realtime.v1.SyncComplete
@@ -518,7 +566,7 @@ export type SyncComplete = Message<"parley.realtime.v1.SyncComplete"> & {
  * Use `create(SyncCompleteSchema)` to create a new message.
  */
 export const SyncCompleteSchema: GenMessage<SyncComplete> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 15);
+  messageDesc(file_parley_realtime_v1_frames, 16);
 
 /**
  * @generated from message parley.realtime.v1.Reconnect
@@ -540,7 +588,7 @@ export type Reconnect = Message<"parley.realtime.v1.Reconnect"> & {
  * Use `create(ReconnectSchema)` to create a new message.
  */
 export const ReconnectSchema: GenMessage<Reconnect> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 16);
+  messageDesc(file_parley_realtime_v1_frames, 17);
 
 /**
  * @generated from message parley.realtime.v1.Error
@@ -564,7 +612,7 @@ export type Error = Message<"parley.realtime.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 17);
+  messageDesc(file_parley_realtime_v1_frames, 18);
 
 /**
  * @generated from message parley.realtime.v1.Pong
@@ -586,7 +634,7 @@ export type Pong = Message<"parley.realtime.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 18);
+  messageDesc(file_parley_realtime_v1_frames, 19);
 
 /**
  * Internal: what the router publishes to one edge node
@@ -611,7 +659,7 @@ export type EdgeDelivery = Message<"parley.realtime.v1.EdgeDelivery"> & {
  * Use `create(EdgeDeliverySchema)` to create a new message.
  */
 export const EdgeDeliverySchema: GenMessage<EdgeDelivery> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 19);
+  messageDesc(file_parley_realtime_v1_frames, 20);
 
 /**
  * [parley.realtime.presence.changed] published by an edge node when a user's
@@ -648,7 +696,7 @@ export type PresenceEvent = Message<"parley.realtime.v1.PresenceEvent"> & {
  * Use `create(PresenceEventSchema)` to create a new message.
  */
 export const PresenceEventSchema: GenMessage<PresenceEvent> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 20);
+  messageDesc(file_parley_realtime_v1_frames, 21);
 
 /**
  * [parley.realtime.typing.started]
@@ -682,7 +730,7 @@ export type TypingEvent = Message<"parley.realtime.v1.TypingEvent"> & {
  * Use `create(TypingEventSchema)` to create a new message.
  */
 export const TypingEventSchema: GenMessage<TypingEvent> = /*@__PURE__*/
-  messageDesc(file_parley_realtime_v1_frames, 21);
+  messageDesc(file_parley_realtime_v1_frames, 22);
 
 /**
  * @generated from enum parley.realtime.v1.ConversationChange
