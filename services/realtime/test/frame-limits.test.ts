@@ -140,8 +140,8 @@ describe("sockets per user", () => {
 
 describe("embedded mode", () => {
   it("counts the edge's in-process calls on a user's behalf against that user", async () => {
-    // The in-process interceptors run at 0.01: the default policy allows 12 calls a minute, 1 at once, per user.
-    const inProcess: PlatformDeps = { ...h.deps, config: { ...h.deps.config, rateLimitScale: 0.01 } };
+    // The in-process interceptors run at 0.003: the default policy allows 4 calls a minute, 1 at once, per user.
+    const inProcess: PlatformDeps = { ...h.deps, config: { ...h.deps.config, rateLimitScale: 0.003 } };
     const n = await node("fl-embedded", { chat: inProcess });
     const [gina, hank] = [await h.account("gina"), await h.account("hank")];
     await h.befriend(gina, hank);
