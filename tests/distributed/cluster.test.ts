@@ -33,6 +33,8 @@ const GRACE_MS = 15_000;
 interface Node {
   proc: ServiceProcess;
   httpUrl: string;
+  /** /readyz and /metrics (ADMIN_PORT), never the public port. */
+  adminUrl: string;
   wsUrl?: string;
 }
 
@@ -89,7 +91,9 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
     smtp = await startSmtpSink();
     db = await createTestDatabase();
     dataDir = mkdtempSync(join(tmpdir(), "parley-dist-"));
-    const [identityPort, chatPort, notificationPort, ...edgePorts] = await freePorts(7);
+    const [identityPort, chatPort, notificationPort, ...morePorts] = await freePorts(12);
+    const adminPorts = morePorts.splice(4);
+    const edgePorts = morePorts;
     const ports = { identity: identityPort!, chat: chatPort!, notification: notificationPort! };
     const identityUrl = `http://127.0.0.1:${ports.identity}`;
     const chatUrl = `http://127.0.0.1:${ports.chat}`;
@@ -110,10 +114,18 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
       CHAT_URL: chatUrl,
     };
     const jwksUrl = `${identityUrl}/.well-known/jwks.json`;
+    // Identity seals verification tokens for notification with it (the chart mounts it into those two only).
+    const tokenKey = randomBytes(32).toString("base64");
     const launch = (svc: ServiceName, label: string, port: number, env: Record<string, string>): Node => {
-      const proc = startService(svc, label, { ...common, PORT: String(port), NODE_ID: label, ...env });
+      const adminPort = adminPorts.shift()!;
+      const proc = startService(svc, label, { ...common, PORT: String(port), ADMIN_PORT: String(adminPort), NODE_ID: label, ...env });
       procs.push(proc);
-      const n: Node = { proc, httpUrl: `http://127.0.0.1:${port}`, wsUrl: env.WS_PORT ? `ws://127.0.0.1:${env.WS_PORT}/ws` : undefined };
+      const n: Node = {
+        proc,
+        httpUrl: `http://127.0.0.1:${port}`,
+        adminUrl: `http://127.0.0.1:${adminPort}`,
+        wsUrl: env.WS_PORT ? `ws://127.0.0.1:${env.WS_PORT}/ws` : undefined,
+      };
       nodes.set(label, n);
       return n;
     };
@@ -121,9 +133,9 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
     // All at once, as a Deployment rollout does: nothing may depend on another service being up first.
     // Only identity holds the private key; the others verify against its JWKS.
     const started = [
-      launch("identity", "identity", ports.identity, { JWT_PRIVATE_JWK: JSON.stringify(privateJwk) }),
+      launch("identity", "identity", ports.identity, { JWT_PRIVATE_JWK: JSON.stringify(privateJwk), VERIFICATION_TOKEN_KEY: tokenKey }),
       launch("chat", "chat", ports.chat, { JWKS_URL: jwksUrl }),
-      launch("notification", "notification", ports.notification, { JWKS_URL: jwksUrl }),
+      launch("notification", "notification", ports.notification, { JWKS_URL: jwksUrl, VERIFICATION_TOKEN_KEY: tokenKey }),
     ];
     for (const label of ["edge-a", "edge-b"]) {
       const [httpPort, wsPort] = edgePorts.splice(0, 2) as [number, number];
@@ -131,7 +143,7 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
         launch("realtime", label, httpPort, { JWKS_URL: jwksUrl, WS_PORT: String(wsPort), PUBLIC_WS_URL: `ws://127.0.0.1:${wsPort}/ws` }),
       );
     }
-    await Promise.all(started.map((n) => waitReady(n.proc, n.httpUrl)));
+    await Promise.all(started.map((n) => waitReady(n.proc, n.adminUrl)));
   }, 90_000);
 
   afterAll(async () => {

@@ -118,8 +118,9 @@ describe("a person's first day on Parley", () => {
       return err?.code === Code.PermissionDenied;
     }, { timeoutMs: 15_000 });
 
+    // The blocked user is answered like for an unknown user: the block is not revealed.
     await expect(ada.client.friends.sendFriendRequest({ target: { case: "userId", value: bob.id } })).rejects.toMatchObject({
-      code: Code.PermissionDenied,
+      code: Code.NotFound,
     });
     const bobName = (await bob.client.users.getMe({})).user!.username;
     const found = await ada.client.users.searchUsers({ query: bobName });

@@ -17,6 +17,24 @@
   value: {{ $c.logLevel | quote }}
 - name: PORT
   value: "8080"
+- name: ADMIN_PORT
+  value: {{ $c.adminPort | int64 | quote }}
+- name: DB_POOL_MAX
+  value: {{ $c.dbPoolMax | int64 | quote }}
+- name: DB_CONNECT_TIMEOUT_MS
+  value: {{ $c.dbConnectTimeoutMs | int64 | quote }}
+- name: DB_STATEMENT_TIMEOUT_MS
+  value: {{ $c.dbStatementTimeoutMs | int64 | quote }}
+- name: DB_IDLE_IN_TX_TIMEOUT_MS
+  value: {{ $c.dbIdleInTxTimeoutMs | int64 | quote }}
+- name: INBOX_RETENTION
+  value: {{ $c.inboxRetention | int64 | quote }}
+- name: NOTIFICATION_READ_RETENTION
+  value: {{ $c.notificationReadRetention | int64 | quote }}
+- name: TOKEN_RETENTION
+  value: {{ $c.tokenRetention | int64 | quote }}
+- name: RETENTION_INTERVAL
+  value: {{ $c.retentionInterval | int64 | quote }}
 {{- if eq $svc "realtime" }}
 - name: WS_PORT
   value: {{ $cfg.wsPort | quote }}
@@ -39,6 +57,10 @@
   value: {{ $c.refreshReuseGraceSec | int64 | quote }}
 - name: MAIL_FROM
   value: {{ $c.mailFrom | quote }}
+- name: EMAIL_VERIFICATION
+  value: {{ $c.emailVerification | toString | quote }}
+- name: EMAIL_VERIFICATION_TTL
+  value: {{ $c.emailVerificationTtl | int64 | quote }}
 - name: TRUST_PROXY
   value: {{ $c.trustProxy | toString | quote }}
 - name: RATE_LIMIT_SCALE
@@ -63,6 +85,11 @@
 - name: SMTP_URL
   valueFrom:
     secretKeyRef: { name: {{ include "parley.backendsSecretName" $root }}, key: SMTP_URL, optional: true }
+{{- if and (eq (toString $c.emailVerification) "on") (has $svc (list "identity" "notification")) }}
+- name: VERIFICATION_TOKEN_KEY
+  valueFrom:
+    secretKeyRef: { name: {{ include "parley.verificationKeySecretName" $root }}, key: VERIFICATION_TOKEN_KEY }
+{{- end }}
 {{- if eq $svc "identity" }}
 - name: JWT_PRIVATE_JWK
   valueFrom:

@@ -66,6 +66,29 @@ app.kubernetes.io/component: {{ .svc }}
 {{- default (printf "%s-jwt" (include "parley.fullname" .)) .Values.jwt.existingSecret -}}
 {{- end -}}
 
+{{- define "parley.verificationKeySecretName" -}}
+{{- default (printf "%s-verification-key" (include "parley.fullname" .)) .Values.verificationTokenKey.existingSecret -}}
+{{- end -}}
+
+{{/* Verification mail must go somewhere real, or the operator must say it is off. */}}
+{{- define "parley.checkMail" -}}
+{{- $mode := toString .Values.config.emailVerification -}}
+{{- if not (has $mode (list "on" "off")) -}}
+{{- fail (printf "config.emailVerification must be \"on\" or \"off\", not %q" $mode) -}}
+{{- end -}}
+{{- if and (eq $mode "on") (not .Values.backends.existingSecret) (not .Values.backends.smtpUrl) -}}
+{{- fail "backends.smtpUrl is required while config.emailVerification is \"on\" (or set config.emailVerification=off: accounts are then verified on register, no mail is sent)" -}}
+{{- end -}}
+{{- if hasKey .Values.config.extraEnv "DEV_MAILBOX" -}}
+{{- fail "DEV_MAILBOX is for embedded development only: the dev mailbox serves every verification link to anyone" -}}
+{{- end -}}
+{{- range $svc, $cfg := .Values.services -}}
+{{- if and (kindIs "map" $cfg) (hasKey (default (dict) $cfg.env) "DEV_MAILBOX") -}}
+{{- fail "DEV_MAILBOX is for embedded development only: the dev mailbox serves every verification link to anyone" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "parley.publicUrl" -}}
 {{- default (printf "https://%s" .Values.ingress.host) .Values.config.publicUrl -}}
 {{- end -}}

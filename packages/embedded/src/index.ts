@@ -20,6 +20,7 @@ import {
   type PlatformDeps,
   type ServiceModule,
 } from "@parley/platform";
+import { rpcHandlerOptions } from "@parley/platform/rpc-handler-options";
 import { createIdentityService } from "@parley/identity";
 import { createChatService } from "@parley/chat";
 import { createNotificationService } from "@parley/notification";
@@ -33,6 +34,8 @@ export interface EmbeddedOptions {
   port?: number;
   /** WebSocket port; 0 picks a free one. Default: WS_PORT or 8081. */
   wsPort?: number;
+  /** Admin port (/healthz, /readyz, /metrics); 0 picks a free one. Default: ADMIN_PORT or 9090, or 0 when `port` is 0. */
+  adminPort?: number;
   /** Interface to bind; default 127.0.0.1 unless HOST is set. */
   host?: string;
 }
@@ -40,11 +43,22 @@ export interface EmbeddedOptions {
 export interface EmbeddedParley {
   apiUrl: string;
   wsUrl: string;
+  /** Health, readiness and metrics (not on apiUrl). */
+  adminUrl: string;
   deps: PlatformDeps;
   close(): Promise<void>;
 }
 
 const defaultWebDist = fileURLToPath(new URL("../../../web/dist", import.meta.url));
+
+/**
+ * Embedded development without SMTP opts into the dev mailbox, so `make dev` can verify accounts.
+ * Never in production (config refuses it there), never when mail has somewhere real to go.
+ */
+function devMailboxDefault(env: Record<string, string | undefined>): string {
+  const development = (env.NODE_ENV ?? "development") !== "production";
+  return development && !env.SMTP_URL && env.EMAIL_VERIFICATION !== "off" ? "true" : "false";
+}
 
 export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<EmbeddedParley> {
   const env = { ...process.env, ...opts.env };
@@ -56,6 +70,7 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
   const displayHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
   const config = loadConfig({
     ...env,
+    DEV_MAILBOX: env.DEV_MAILBOX ?? devMailboxDefault(env),
     PORT: String(port),
     WS_PORT: String(wsPort),
     PUBLIC_URL: env.PUBLIC_URL ?? `http://${displayHost}:${port}`,
@@ -72,7 +87,7 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
       identity.routes(router);
       chat.routes(router);
     },
-    { router: { interceptors: createInterceptors(deps) } },
+    { router: { ...rpcHandlerOptions(), interceptors: createInterceptors(deps) } },
   );
   const realtime = await createRealtimeService(deps, { chat: inProcess, identity: inProcess, port: wsPort, host });
   const modules: ServiceModule[] = [identity, chat, notification, realtime, webConfigModule(config)];
@@ -85,12 +100,14 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     port,
     host,
     staticDir: existsSync(webDist) ? webDist : undefined,
+    adminPort: opts.adminPort ?? (opts.port === 0 ? 0 : config.adminPort),
   });
 
   let closed = false;
   return {
     apiUrl: config.publicUrl,
     wsUrl: config.publicWsUrl,
+    adminUrl: server.adminUrl ?? "",
     deps,
     async close() {
       if (closed) return;

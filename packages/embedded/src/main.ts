@@ -2,7 +2,7 @@
  * `make dev`: the whole product in one process. Ctrl-C / SIGTERM drains the
  * WebSocket edge (clients are told to reconnect) and exits.
  */
-import { ConfigError } from "@parley/platform";
+import { ConfigError, type PlatformConfig } from "@parley/platform";
 import { startEmbedded } from "./index.js";
 
 try {
@@ -16,7 +16,9 @@ try {
     `\n  Parley is running on ${backends}\n` +
       `  Web app + API:  ${parley.apiUrl}\n` +
       `  WebSocket:      ${parley.wsUrl}\n` +
-      `  Health:         ${parley.apiUrl}/readyz   Metrics: ${parley.apiUrl}/metrics\n\n`,
+      `  Health:         ${parley.adminUrl}/readyz   Metrics: ${parley.adminUrl}/metrics\n` +
+      mailLine(parley.deps.config) +
+      "\n",
   );
   let stopping = false;
   const stop = async () => {
@@ -33,4 +35,10 @@ try {
     process.exit(1);
   }
   throw err;
+}
+
+function mailLine(config: PlatformConfig): string {
+  if (!config.emailVerification) return "  Email:          verification OFF (EMAIL_VERIFICATION=off): accounts are verified on register\n";
+  if (config.smtpUrl) return "  Email:          SMTP\n";
+  return "  Email:          dev mailbox (DEV_MAILBOX=true): anyone who reaches this server can read it\n";
 }

@@ -9,7 +9,9 @@ export function webConfigModule(config: PlatformConfig): ServiceModule {
   const body = JSON.stringify({
     apiUrl: config.publicUrl,
     wsUrl: config.publicWsUrl,
-    devMailbox: config.smtpUrl === undefined,
+    // The web client shows its dev-mailbox panel only when DevMailboxService is really served.
+    devMailbox: config.devMailbox && config.smtpUrl === undefined,
+    emailVerification: config.emailVerification,
   });
   return {
     name: "web-config",

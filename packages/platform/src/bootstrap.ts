@@ -8,6 +8,7 @@ import { createBus } from "./bus/index.js";
 import { ConfigError, loadConfig, type PlatformConfig } from "./config.js";
 import { openDatabase } from "./db.js";
 import { createLogger } from "./logger.js";
+import { redactUrl } from "./redact.js";
 import { startServer, type ReadinessCheck } from "./server.js";
 import { createStores, type Stores } from "./stores/index.js";
 import { createTokenSigner, createTokenVerifier, loadSigningKey } from "./tokens.js";
@@ -60,11 +61,33 @@ export function assemblePlatform(parts: {
 
 export async function createPlatform(config: PlatformConfig, logger?: Logger): Promise<Platform> {
   const log = logger ?? createLogger(config.logLevel, { node: config.nodeId });
+  // Which backends this process uses, without their passwords or tokens.
+  const shown = (url: string | undefined): string => (url ? redactUrl(url) : "embedded");
+  log.info(
+    { database: shown(config.databaseUrl), nats: shown(config.natsUrl), redis: shown(config.redisUrl), smtp: config.smtpUrl ? redactUrl(config.smtpUrl) : "none" },
+    "backends",
+  );
   const cleanup: (() => Promise<void>)[] = [];
   try {
-    const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger: log });
+    const database = await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      logger: log,
+      pool: {
+        max: config.db.poolMax,
+        connectTimeoutMs: config.db.connectTimeoutMs,
+        statementTimeoutMs: config.db.statementTimeoutMs,
+        idleInTxTimeoutMs: config.db.idleInTxTimeoutMs,
+      },
+    });
     cleanup.push(() => database.close());
-    const bus = await createBus({ natsUrl: config.natsUrl, namespace: config.busNamespace || undefined, logger: log });
+    const bus = await createBus({
+      natsUrl: config.natsUrl,
+      namespace: config.busNamespace || undefined,
+      logger: log,
+      security: config.nats,
+      memoryLimits: config.retention.memoryBus,
+    });
     cleanup.push(() => bus.close());
     const stores = await createStores({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix || undefined, logger: log });
     cleanup.push(() => stores.close());
@@ -118,8 +141,8 @@ export async function runStandalone(factory: (deps: PlatformDeps) => Promise<Ser
     const platform = await createPlatform(config, logger);
     const module = await factory(platform);
     await module.start();
-    const server = await startServer({ deps: platform, modules: [module], port: config.httpPort, staticDir: config.webDist });
-    logger.info({ svc: module.name, url: server.url }, `${module.name} listening on ${server.url}`);
+    const server = await startServer({ deps: platform, modules: [module], port: config.httpPort, adminPort: config.adminPort, staticDir: config.webDist });
+    logger.info({ svc: module.name, url: server.url, admin: server.adminUrl }, `${module.name} listening on ${server.url}`);
 
     let stopping = false;
     const shutdown = async (signal: NodeJS.Signals) => {

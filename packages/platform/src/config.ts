@@ -13,6 +13,7 @@ export type { TrustProxy };
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.string().url();
 const seconds = z.coerce.number().int().positive();
+const count = z.coerce.number().int().positive();
 
 const envSchema = z.object({
   /** development | production | test. */
@@ -25,22 +26,54 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   /** NATS with JetStream; unset = in-process bus. */
   NATS_URL: url.optional(),
+  /** NATS auth/TLS beyond NATS_URL's own user:pass@ / token@ / tls://: creds file (JWT + seed), nkey seed file, CA and client cert/key files. */
+  NATS_CREDS_FILE: z.string().optional(),
+  NATS_NKEY_SEED_FILE: z.string().optional(),
+  NATS_TLS_CA_FILE: z.string().optional(),
+  NATS_TLS_CERT_FILE: z.string().optional(),
+  NATS_TLS_KEY_FILE: z.string().optional(),
+  /** Postgres pool size per process (default 10). */
+  DB_POOL_MAX: count.default(10),
+  /** Milliseconds to open a connection or wait for a free pooled one before the call fails `unavailable` (default 5000). */
+  DB_CONNECT_TIMEOUT_MS: count.default(5_000),
+  /** Milliseconds a statement may run (server-side statement_timeout, and the client gives up shortly after: a blackholed server never answers). Default 15000. */
+  DB_STATEMENT_TIMEOUT_MS: count.default(15_000),
+  /** Milliseconds a session may sit idle inside a transaction before Postgres ends it (default 30000). */
+  DB_IDLE_IN_TX_TIMEOUT_MS: count.default(30_000),
+  /** Seconds an inbox (processed_events) row is kept: longer than the bus can redeliver an event (7-day stream) plus a day. */
+  INBOX_RETENTION: seconds.default(8 * 24 * 3600),
+  /** Seconds a read notification is kept (default 90 days); unread ones stay. */
+  NOTIFICATION_READ_RETENTION: seconds.default(90 * 24 * 3600),
+  /** Seconds expired/used refresh and verification tokens are kept after they stopped being usable (default 7 days, for audits). */
+  TOKEN_RETENTION: seconds.default(7 * 24 * 3600),
+  /** Seconds between retention sweeps in each process (default 900). */
+  RETENTION_INTERVAL: seconds.default(900),
+  /** In-process bus (embedded mode): events kept at most this many seconds / this many / this many bytes per stream. */
+  BUS_MEMORY_MAX_AGE: seconds.default(600),
+  BUS_MEMORY_MAX_EVENTS: count.default(100_000),
+  BUS_MEMORY_MAX_BYTES: count.default(64 * 1024 * 1024),
   /** Redis for presence, rate limits, revocations; unset = in memory. */
   REDIS_URL: url.optional(),
   /** Isolates one Parley installation on a shared NATS (stream-name suffix, subject and durable prefix). */
   BUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_]*$/, "letters, digits and '_' only").default(""),
   /** Prefix of every Redis key, for the same reason. */
   REDIS_KEY_PREFIX: z.string().default(""),
-  /** Connect/gRPC/gRPC-web + health + metrics (and the web UI in embedded mode). */
+  /** Connect/gRPC/gRPC-web (and the web UI in embedded mode): the public port. */
   PORT: port.default(8080),
+  /** /healthz, /readyz (with failure details) and /metrics: cluster-internal only, never routed by the ingress. */
+  ADMIN_PORT: port.default(9090),
   /** Realtime WebSocket edge. */
   WS_PORT: port.default(8081),
   /** Base URL people open (links in emails). */
   PUBLIC_URL: url.default("http://localhost:8080"),
   /** WebSocket URL clients connect to; default derived from PUBLIC_URL and WS_PORT. */
   PUBLIC_WS_URL: url.optional(),
-  /** Comma-separated allowed CORS origins; "*" allows any. */
-  CORS_ORIGINS: z.string().default("*"),
+  /**
+   * Comma-separated origins allowed to call the API from a browser; "*" allows any.
+   * Default: "*" in development/test, none in production (the web client served
+   * from the same origin needs no CORS; other origins must be listed).
+   */
+  CORS_ORIGINS: z.string().optional(),
   JWT_ISSUER: z.string().min(1).default("parley"),
   JWT_AUDIENCE: z.string().min(1).default("parley-api"),
   ACCESS_TOKEN_TTL: seconds.default(900),
@@ -55,9 +88,33 @@ const envSchema = z.object({
   JWT_PRIVATE_JWK: z.string().optional(),
   /** Other services verify against this JWKS (identity's /.well-known/jwks.json); unset = the local key. */
   JWKS_URL: url.optional(),
-  /** smtp://user:pass@host:port; unset = dev mailbox (mail logged and kept in memory). */
+  /**
+   * smtp://user:pass@host:port. Required in production while EMAIL_VERIFICATION is on; elsewhere
+   * unset needs DEV_MAILBOX=true (or EMAIL_VERIFICATION=off) wherever notification runs.
+   */
   SMTP_URL: url.optional(),
   MAIL_FROM: z.string().default("Parley <no-reply@parley.local>"),
+  /**
+   * true = mail is kept in an in-memory mailbox that anyone can read through the public
+   * DevMailboxService (embedded development only; `make dev` sets it). Refused in production.
+   */
+  DEV_MAILBOX: z.enum(["true", "false"]).default("false"),
+  /**
+   * on = accounts must verify their email before logging in. off = accounts are verified on
+   * register and no verification mail is sent; logged as a warning at start and shown in /readyz.
+   */
+  EMAIL_VERIFICATION: z.enum(["on", "off"]).default("on"),
+  /** Seconds a verification link works; an account not verified within it expires and frees its email and username. */
+  EMAIL_VERIFICATION_TTL: seconds.default(24 * 3600),
+  /**
+   * 32 random bytes, base64: identity seals verification tokens with it so the event stream never
+   * holds a usable link; notification opens them. Both need the same value. Required in production
+   * by those two services; elsewhere unset = a random key per process.
+   */
+  VERIFICATION_TOKEN_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64 (openssl rand -base64 32)")
+    .optional(),
   /** Identity of this process in presence and edge routing; unique per pod. */
   NODE_ID: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, '_' and '-' only").optional(),
   /**
@@ -85,10 +142,26 @@ export interface PlatformConfig {
   databaseUrl: string | undefined;
   dataDir: string;
   natsUrl: string | undefined;
+  nats: {
+    credsFile: string | undefined;
+    nkeySeedFile: string | undefined;
+    tlsCaFile: string | undefined;
+    tlsCertFile: string | undefined;
+    tlsKeyFile: string | undefined;
+  };
+  db: { poolMax: number; connectTimeoutMs: number; statementTimeoutMs: number; idleInTxTimeoutMs: number };
+  retention: {
+    inboxSec: number;
+    readNotificationSec: number;
+    tokenSec: number;
+    intervalSec: number;
+    memoryBus: { maxAgeMs: number; maxEvents: number; maxBytes: number };
+  };
   redisUrl: string | undefined;
   busNamespace: string;
   redisKeyPrefix: string;
   httpPort: number;
+  adminPort: number;
   wsPort: number;
   publicUrl: string;
   publicWsUrl: string;
@@ -105,6 +178,13 @@ export interface PlatformConfig {
   };
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** The public in-memory dev mailbox exists (embedded development only). */
+  devMailbox: boolean;
+  /** false = accounts are verified on register (EMAIL_VERIFICATION=off). */
+  emailVerification: boolean;
+  emailVerificationTtlSec: number;
+  /** Unset only in production without VERIFICATION_TOKEN_KEY (identity and notification then refuse to start). */
+  verificationTokenKey: Uint8Array | undefined;
   nodeId: string;
   /** Parsed TRUST_PROXY: trusted hop count, or trusted proxy addresses/CIDRs. */
   trustProxy: TrustProxy;
@@ -133,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch (err) {
     throw new ConfigError(`invalid configuration:\n  TRUST_PROXY: ${err instanceof Error ? err.message : String(err)}`);
   }
+  checkMailSettings(e);
   const publicWs = new URL(e.PUBLIC_URL);
   publicWs.protocol = publicWs.protocol === "https:" ? "wss:" : "ws:";
   publicWs.port = String(e.WS_PORT);
@@ -143,14 +224,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     natsUrl: e.NATS_URL,
+    nats: {
+      credsFile: e.NATS_CREDS_FILE,
+      nkeySeedFile: e.NATS_NKEY_SEED_FILE,
+      tlsCaFile: e.NATS_TLS_CA_FILE,
+      tlsCertFile: e.NATS_TLS_CERT_FILE,
+      tlsKeyFile: e.NATS_TLS_KEY_FILE,
+    },
+    db: {
+      poolMax: e.DB_POOL_MAX,
+      connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      idleInTxTimeoutMs: e.DB_IDLE_IN_TX_TIMEOUT_MS,
+    },
+    retention: {
+      inboxSec: e.INBOX_RETENTION,
+      readNotificationSec: e.NOTIFICATION_READ_RETENTION,
+      tokenSec: e.TOKEN_RETENTION,
+      intervalSec: e.RETENTION_INTERVAL,
+      memoryBus: { maxAgeMs: e.BUS_MEMORY_MAX_AGE * 1000, maxEvents: e.BUS_MEMORY_MAX_EVENTS, maxBytes: e.BUS_MEMORY_MAX_BYTES },
+    },
     redisUrl: e.REDIS_URL,
     busNamespace: e.BUS_NAMESPACE,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     httpPort: e.PORT,
+    adminPort: e.ADMIN_PORT,
     wsPort: e.WS_PORT,
     publicUrl: e.PUBLIC_URL.replace(/\/$/, ""),
     publicWsUrl: e.PUBLIC_WS_URL ?? publicWs.toString(),
-    corsOrigins: e.CORS_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
+    corsOrigins: (e.CORS_ORIGINS ?? (e.NODE_ENV === "production" ? "" : "*")).split(",").map((s) => s.trim()).filter(Boolean),
     jwt: {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
@@ -162,6 +264,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    devMailbox: e.DEV_MAILBOX === "true",
+    emailVerification: e.EMAIL_VERIFICATION === "on",
+    emailVerificationTtlSec: e.EMAIL_VERIFICATION_TTL,
+    verificationTokenKey: e.VERIFICATION_TOKEN_KEY
+      ? new Uint8Array(Buffer.from(e.VERIFICATION_TOKEN_KEY, "base64"))
+      : e.NODE_ENV === "production"
+        ? undefined
+        : new Uint8Array(randomBytes(32)),
     nodeId: e.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${randomBytes(3).toString("hex")}`,
     trustProxy,
     shutdownDelaySec: e.SHUTDOWN_DELAY,
@@ -169,4 +279,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimitScale: e.RATE_LIMIT_SCALE,
     webDist: e.WEB_DIST,
   };
+}
+
+/**
+ * A production deployment must deliver verification mail or say plainly that it does not: the dev
+ * mailbox would hand every link to anyone, and silently unsent mail leaves accounts unusable.
+ */
+function checkMailSettings(e: z.infer<typeof envSchema>): void {
+  if (e.DEV_MAILBOX === "true" && e.NODE_ENV === "production") {
+    throw new ConfigError(
+      "invalid configuration:\n  DEV_MAILBOX: refused when NODE_ENV=production (the dev mailbox serves every verification link to anyone); set SMTP_URL",
+    );
+  }
+  if (e.NODE_ENV === "production" && e.EMAIL_VERIFICATION === "on" && e.SMTP_URL === undefined) {
+    throw new ConfigError(
+      "invalid configuration:\n  SMTP_URL: required in production to send verification mail; or set EMAIL_VERIFICATION=off to verify accounts on register (no mail)",
+    );
+  }
 }

@@ -13,6 +13,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import type { Logger } from "pino";
+import { redactUrl } from "./redact.js";
 import type { Database, DatabaseHandle } from "./types.js";
 
 export interface OpenDatabaseOptions {
@@ -21,7 +22,30 @@ export interface OpenDatabaseOptions {
   /** PGlite files go to `<dataDir>/pglite`; `"memory"` keeps everything in memory. */
   dataDir: string;
   logger: Logger;
+  /** Pool size and timeouts of the Postgres pool (ignored by PGlite); defaults below. */
+  pool?: Partial<PoolSettings> | undefined;
 }
+
+/**
+ * Without these a blackholed or overloaded Postgres makes every request wait
+ * forever and the pool's queue grow without bound; with them a call fails
+ * within a bounded time and the client is told `unavailable` (see
+ * backend-errors.ts).
+ */
+export interface PoolSettings {
+  /** Connections per process. */
+  max: number;
+  /** Opening a connection, and waiting for a free pooled one. */
+  connectTimeoutMs: number;
+  /** Server-side statement_timeout; the client gives up STATEMENT_GRACE_MS later (a dead server never answers). */
+  statementTimeoutMs: number;
+  /** Server ends sessions idle inside a transaction this long (a stuck handler must not hold locks). */
+  idleInTxTimeoutMs: number;
+}
+
+export const DEFAULT_POOL_SETTINGS: PoolSettings = { max: 10, connectTimeoutMs: 5_000, statementTimeoutMs: 15_000, idleInTxTimeoutMs: 30_000 };
+/** The server's own timeout should win when the server is alive, so its error (57014) is what callers see. */
+const STATEMENT_GRACE_MS = 1_000;
 
 const MIGRATIONS_TABLE = "__migrations";
 /**
@@ -37,19 +61,28 @@ function quoteIdent(name: string): string {
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  return opts.url ? openPostgres(opts.url, opts.logger) : openPglite(opts.dataDir, opts.logger);
+  return opts.url ? openPostgres(opts.url, opts.logger, { ...DEFAULT_POOL_SETTINGS, ...opts.pool }) : openPglite(opts.dataDir, opts.logger);
 }
 
-async function openPostgres(url: string, parentLogger: Logger): Promise<DatabaseHandle> {
+async function openPostgres(url: string, parentLogger: Logger, settings: PoolSettings): Promise<DatabaseHandle> {
   const logger = parentLogger.child({ component: "db", kind: "pg" });
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const pool = new ReleasingPool({
+    connectionString: url,
+    max: settings.max,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    statement_timeout: settings.statementTimeoutMs,
+    query_timeout: settings.statementTimeoutMs + STATEMENT_GRACE_MS,
+    idle_in_transaction_session_timeout: settings.idleInTxTimeoutMs,
+    keepAlive: true,
+  });
   // An idle client losing its connection (Postgres restart) emits on the pool; without a listener it crashes the process.
   pool.on("error", (err) => logger.warn({ err }, "idle postgres client error"));
+  pool.on("connect", (client) => dropConnectionOnReadTimeout(client, logger));
   try {
     await pool.query("select 1");
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw new Error(`db: cannot connect to Postgres at ${redact(url)}`, { cause: err });
+    throw new Error(`db: cannot connect to Postgres at ${redactUrl(url)}`, { cause: err });
   }
   // drizzle's node-postgres type differs from the generic PgDatabase only in its query-result HKT.
   const db = drizzlePg({ client: pool }) as unknown as Database;
@@ -59,8 +92,15 @@ async function openPostgres(url: string, parentLogger: Logger): Promise<Database
     db,
     kind: "pg",
     async migrate({ migrationsFolder, schema }) {
-      // Advisory locks belong to a session, so lock, migrate and unlock on one pooled client.
-      const client = await pool.connect();
+      // Advisory locks belong to a session, so lock, migrate and unlock on one client. Not a pooled
+      // one: waiting for the lock and building an index on a big table may take far longer than
+      // the request timeouts the pool's clients carry.
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: settings.connectTimeoutMs, keepAlive: true });
+      try {
+        await client.connect();
+      } catch (err) {
+        throw new Error(`db: migrating schema ${schema}: cannot connect to Postgres at ${redactUrl(url)}`, { cause: err });
+      }
       try {
         await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
         try {
@@ -73,7 +113,7 @@ async function openPostgres(url: string, parentLogger: Logger): Promise<Database
       } catch (err) {
         throw new Error(`db: migrating schema ${schema} from ${migrationsFolder} failed`, { cause: err });
       } finally {
-        client.release();
+        await client.end().catch(() => undefined);
       }
     },
     listen: (channel, onNotify) => listener.listen(channel, onNotify),
@@ -88,6 +128,60 @@ async function openPostgres(url: string, parentLogger: Logger): Promise<Database
 }
 
 /**
+ * pg's client-side query timeout rejects the promise but leaves the query
+ * active on the connection, and drizzle releases transaction clients without
+ * an error: the pool would hand out a client whose every later query queues
+ * behind an answer that never comes. Ending the socket makes the pool drop it.
+ */
+function dropConnectionOnReadTimeout(client: pg.PoolClient, logger: Logger): void {
+  // The pool listens for errors of idle clients only; a dropped checked-out client must not crash the process.
+  client.on("error", (err) => logger.debug({ err }, "postgres connection dropped"));
+  const query = client.query;
+  const guarded = (...args: unknown[]): unknown => {
+    const result: unknown = (query as (...a: unknown[]) => unknown).apply(client, args);
+    if (result instanceof Promise) {
+      result.catch((err: unknown) => {
+        if (err instanceof Error && err.message === "Query read timeout") client.connection.stream.destroy();
+      });
+    }
+    return result;
+  };
+  client.query = guarded as typeof client.query;
+}
+
+/**
+ * drizzle's transaction() sends BEGIN outside its try/finally: when BEGIN
+ * fails (timeout, lost connection) the client is never released and the pool
+ * shrinks by one for good. A checked-out client whose connection ends is
+ * released here (with the error, so the pool discards it), and release
+ * becomes idempotent so drizzle's own release later is harmless.
+ */
+class ReleasingPool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
+  override connect(
+    callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void,
+  ): Promise<pg.PoolClient> | void {
+    if (callback) return super.connect(callback);
+    return super.connect().then(releaseOnConnectionLoss);
+  }
+}
+
+function releaseOnConnectionLoss(client: pg.PoolClient): pg.PoolClient {
+  const release = client.release.bind(client);
+  let released = false;
+  const onEnd = (): void => client.release(new Error("postgres connection lost while checked out"));
+  client.once("end", onEnd);
+  client.release = (err?: Error | boolean) => {
+    if (released) return;
+    released = true;
+    client.off("end", onEnd);
+    release(err);
+  };
+  return client;
+}
+
+/**
  * LISTEN needs a connection of its own that stays open (a pooled client would
  * be reused by queries). One client serves every channel; if it drops, it is
  * reconnected and re-LISTENs, and callers' poll fallbacks cover the gap.
@@ -99,7 +193,8 @@ function createPgListener(url: string, logger: Logger) {
   let closed = false;
 
   async function connectClient(): Promise<pg.Client> {
-    const c = new pg.Client({ connectionString: url });
+    // Same connect timeout: a LISTEN reconnect against a blackholed server must fail and retry, not hang.
+    const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, keepAlive: true });
     c.on("notification", (n) => {
       for (const h of handlers.get(n.channel) ?? []) h();
     });
@@ -210,8 +305,4 @@ async function openPglite(dataDir: string, parentLogger: Logger): Promise<Databa
       if (!client.closed) await client.close();
     },
   };
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }

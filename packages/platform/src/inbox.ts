@@ -2,7 +2,7 @@
  * Consumer-side idempotency: the id of each processed event is recorded in
  * the same transaction as its effects, so a redelivered event is a no-op.
  */
-import { primaryKey, text, timestamp, type PgSchema } from "drizzle-orm/pg-core";
+import { index, primaryKey, text, timestamp, type PgSchema } from "drizzle-orm/pg-core";
 import type { Database } from "./types.js";
 
 export function inboxTable(schema: PgSchema) {
@@ -13,7 +13,8 @@ export function inboxTable(schema: PgSchema) {
       eventId: text("event_id").notNull(),
       processedAt: timestamp("processed_at", { withTimezone: true }).notNull().defaultNow(),
     },
-    (t) => [primaryKey({ columns: [t.consumer, t.eventId] })],
+    // processed_at: retention deletes by age (retention.ts).
+    (t) => [primaryKey({ columns: [t.consumer, t.eventId] }), index("processed_events_processed_at_idx").on(t.processedAt)],
   );
 }
 

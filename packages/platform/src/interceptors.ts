@@ -9,6 +9,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { Histogram } from "prom-client";
 import { authClaimsKey, clientIpKey } from "./auth-context.js";
+import { isBackendUnavailable } from "./backend-errors.js";
 import { methodRules, type MethodRules } from "./rate-limit-policies.js";
 import { enforceRateLimit } from "./rate-limit.js";
 import type { PlatformDeps } from "./types.js";
@@ -46,6 +47,8 @@ function rpcDurationHistogram(deps: PlatformDeps): Histogram<"procedure" | "code
  */
 function toClientError(err: unknown): { error: ConnectError; internal: boolean } {
   if (err instanceof ConnectError) return { error: err, internal: err.code === Code.Internal || err.code === Code.Unknown };
+  // A database (or other backend) timeout or outage: the client should retry, it is not our bug.
+  if (isBackendUnavailable(err)) return { error: new ConnectError("service temporarily unavailable, retry shortly", Code.Unavailable, undefined, undefined, err), internal: false };
   const converted = ConnectError.from(err);
   if (converted.code === Code.Canceled || converted.code === Code.DeadlineExceeded) return { error: converted, internal: false };
   return { error: new ConnectError("internal error", Code.Internal), internal: true };
@@ -81,7 +84,8 @@ export function createInterceptors(deps: PlatformDeps): Interceptor[] {
       duration.observe({ procedure, code }, seconds);
       const fields = { code, ms: Math.round(seconds * 1000), reason: error.rawMessage };
       const cause = err instanceof ConnectError ? err.cause : err;
-      if (internal) log.error({ ...fields, err, cause }, "rpc failed");
+      // One error object per line: the original failure if there is one (serialized without query values, logger.ts).
+      if (internal) log.error({ ...fields, err: cause ?? err }, "rpc failed");
       else if (error.code === Code.Unavailable) log.warn({ ...fields, cause }, "rpc unavailable");
       else log.info(fields, "rpc rejected");
       error.metadata.set(REQUEST_ID_HEADER, reqId);

@@ -1,7 +1,8 @@
 /**
  * The HTTP server every service runs: Connect, gRPC and gRPC-web on HTTP/1.1
- * and h2c on one port, behind CORS, next to health/readiness/metrics probes,
- * module endpoints (JWKS, ...) and optionally the web client's static files.
+ * and h2c on one port, behind CORS, next to module endpoints (JWKS, ...) and
+ * optionally the web client's static files. Health, readiness and metrics are
+ * on a separate admin port (http/admin.ts), never on the public one.
  */
 import { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,16 +11,21 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { clientIpKey } from "./auth-context.js";
 import { createClientIpResolver } from "./http/client-ip.js";
 import { handleCors } from "./http/cors.js";
+import { configNotices } from "./http/config-notices.js";
 import { createDualProtocolServer } from "./http/dual-protocol.js";
-import { respondMetrics, respondReady, type ReadinessCheck } from "./http/probes.js";
+import { startAdminServer, type AdminServer } from "./http/admin.js";
+import type { ReadinessCheck } from "./http/probes.js";
 import { createStaticHandler } from "./http/static.js";
 import { pathOf, sendText, type AnyRequest, type AnyResponse } from "./http/types.js";
 import { createInterceptors } from "./interceptors.js";
 import { assertPoliciesExist } from "./rate-limit-policies.js";
+import { rpcHandlerOptions } from "./rpc-handler-options.js";
+import { redactWith, secretsOfUrls } from "./redact.js";
 import type { PlatformDeps, ServiceModule } from "./types.js";
 
 
 const LISTEN_BACKLOG = 4096;
+const ADMIN_ONLY_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 export type { ReadinessCheck };
 
 /** Deps plus readiness checks of backends not visible in PlatformDeps (the stores' Redis). */
@@ -34,6 +40,10 @@ export interface StartServerOptions {
   host?: string;
   /** Built web client to serve, with SPA fallback to index.html. */
   staticDir?: string | undefined;
+  /** Admin port for /healthz, /readyz, /metrics (0 = a free one); absent = no admin listener. */
+  adminPort?: number | undefined;
+  /** Interface of the admin listener; default: same as `host`. */
+  adminHost?: string | undefined;
   /** How long close() waits for in-flight requests before dropping connections. Default 10 s. */
   closeGraceMs?: number;
 }
@@ -42,6 +52,9 @@ export interface RunningServer {
   readonly port: number;
   /** http://host:port, for logs and clients. */
   readonly url: string;
+  /** The admin listener's port and URL, if one was asked for. */
+  readonly adminPort: number | undefined;
+  readonly adminUrl: string | undefined;
   /** /readyz answers 503 from now on, so the load balancer stops sending traffic before close(). */
   markNotReady(): void;
   close(): Promise<void>;
@@ -58,7 +71,9 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   let draining = false;
 
   const clientIp = createClientIpResolver(deps.config.trustProxy);
-  const serveStatic = opts.staticDir ? createStaticHandler(opts.staticDir, log) : undefined;
+  const serveStatic = opts.staticDir
+    ? createStaticHandler(opts.staticDir, log, { connectSrc: [deps.config.publicUrl, deps.config.publicWsUrl] })
+    : undefined;
   const notFound = (req: AnyRequest, res: AnyResponse) => {
     if (serveStatic) {
       serveStatic(req, res).catch((err: unknown) => log.error({ err }, "static handler failed"));
@@ -68,6 +83,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   };
 
   const connectHandler = connectNodeAdapter({
+    // Request size bound (also after decompression) and strict UTF-8 for JSON bodies.
+    ...rpcHandlerOptions(),
     routes: (router) => {
       for (const m of modules) m.routes(router);
       // Fail at start-up, not on the first call, if a proto names a policy we don't have.
@@ -91,21 +108,8 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
 
   const handle = (req: AnyRequest, res: AnyResponse): void => {
     if (handleCors(req, res, deps.config.corsOrigins)) return;
-    const path = pathOf(req);
-    if (req.method === "GET" || req.method === "HEAD") {
-      if (path === "/healthz") return sendText(res, 200, "ok");
-      if (path === "/readyz") {
-        respondReady(res, checks, draining).catch((err: unknown) => log.error({ err }, "readiness probe failed"));
-        return;
-      }
-      if (path === "/metrics") {
-        respondMetrics(res, deps.metrics).catch((err: unknown) => {
-          log.error({ err }, "metrics collection failed");
-          if (!res.headersSent) sendText(res, 500, "metrics collection failed");
-        });
-        return;
-      }
-    }
+    // Probes and metrics live on the admin port; say so plainly instead of serving the SPA shell for them.
+    if (ADMIN_ONLY_PATHS.has(pathOf(req))) return sendText(res, 404, "not found (served on the admin port)");
     // Module endpoints (JWKS, email links) are plain HTTP/1.1; h2c is only spoken by gRPC clients.
     if (req instanceof IncomingMessage && res instanceof ServerResponse) {
       for (const m of modules) if (m.http?.(req, res)) return;
@@ -126,16 +130,39 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const port = (dual.server.address() as AddressInfo).port;
   const url = formatUrl(opts.host, port);
 
+  let admin: AdminServer | undefined;
+  if (opts.adminPort !== undefined) {
+    const c = deps.config;
+    const secrets = secretsOfUrls([c.databaseUrl, c.natsUrl, c.redisUrl, c.smtpUrl]);
+    try {
+      admin = await startAdminServer({
+        port: opts.adminPort,
+        host: opts.adminHost ?? opts.host,
+        checks,
+        metrics: deps.metrics,
+        draining: () => draining,
+        redact: (text) => redactWith(text, secrets),
+        notices: configNotices(deps.config),
+        logger: log,
+      });
+    } catch (err) {
+      await dual.shutdown(0);
+      throw new Error(`admin port ${opts.adminPort}: cannot listen`, { cause: err });
+    }
+  }
+
   let closing: Promise<void> | undefined;
   return {
     port,
     url,
+    adminPort: admin?.port,
+    adminUrl: admin ? formatUrl(opts.adminHost ?? opts.host, admin.port) : undefined,
     markNotReady() {
       draining = true;
     },
     close() {
       draining = true;
-      closing ??= dual.shutdown(opts.closeGraceMs ?? 10_000);
+      closing ??= Promise.all([dual.shutdown(opts.closeGraceMs ?? 10_000), admin?.close()]).then(() => undefined);
       return closing;
     },
   };

@@ -10,10 +10,12 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Ht
 import { Redis } from "ioredis";
 import { connect as connectNats } from "nats";
 import pg from "pg";
+import { pino, type Logger } from "pino";
 import { assemblePlatform, type Platform } from "./bootstrap.js";
 import { createBus } from "./bus/index.js";
-import { loadConfig } from "./config.js";
+import { loadConfig, type PlatformConfig } from "./config.js";
 import { openDatabase } from "./db.js";
+import { openSecret } from "./sealed-secret.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { createStores } from "./stores/index.js";
@@ -98,6 +100,8 @@ export async function createTestPlatform(opts: { real?: boolean } = {}): Promise
     LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
     DATA_DIR: "memory",
     NODE_ID: `test-${randomId()}`,
+    // Tests read verification links from the dev mailbox unless they point notification at an SMTP sink.
+    DEV_MAILBOX: "true",
     ...(real ? { NATS_URL: REAL_NATS_URL, REDIS_URL: REAL_REDIS_URL } : {}),
   });
   const logger = createLogger(config.logLevel, { test: true });
@@ -148,6 +152,8 @@ export async function createTestPlatform(opts: { real?: boolean } = {}): Promise
 export interface TestServer {
   baseUrl: string;
   port: number;
+  /** /healthz, /readyz and /metrics live here, not on baseUrl. */
+  adminUrl: string;
   /** Connect protocol over HTTP/1.1. */
   connect: Transport;
   /** gRPC over h2c. */
@@ -160,13 +166,14 @@ export interface TestServer {
 /** Starts the modules (migrations, consumers) and serves them on a free port. */
 export async function startTestServer(deps: PlatformDeps, modules: ServiceModule[]): Promise<TestServer> {
   for (const m of modules) await m.start();
-  const server = await startServer({ deps, modules, port: 0, host: "127.0.0.1", closeGraceMs: 2_000 });
+  const server = await startServer({ deps, modules, port: 0, adminPort: 0, host: "127.0.0.1", closeGraceMs: 2_000 });
   const baseUrl = server.url;
   // Our own session manager, so close() can end the h2 connection instead of waiting for its idle timeout.
   const h2 = new Http2SessionManager(baseUrl);
   return {
     baseUrl,
     port: server.port,
+    adminUrl: server.adminUrl ?? "",
     connect: createConnectTransport({ baseUrl, httpVersion: "1.1" }),
     grpc: createGrpcTransport({ baseUrl, sessionManager: h2 }),
     grpcWeb: createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
@@ -214,4 +221,23 @@ export async function waitFor(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * The verification token a `user.registered`/`verification_requested` event carries sealed for
+ * notification, opened with the test platform's key (tests that play the mailer's part).
+ */
+export function openVerificationToken(
+  config: PlatformConfig,
+  event: { user?: { id: string }; sealedVerificationToken: Uint8Array },
+): string {
+  if (!config.verificationTokenKey || !event.user || event.sealedVerificationToken.length === 0) return "";
+  return openSecret(config.verificationTokenKey, event.sealedVerificationToken, event.user.id);
+}
+
+/** A logger at `trace` that keeps every JSON line it writes, for tests asserting what is (not) logged. */
+export function createCapturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = pino({ level: "trace" }, { write: (line: string) => void lines.push(line) });
+  return { logger, lines };
 }

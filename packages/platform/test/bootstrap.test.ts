@@ -69,7 +69,7 @@ describe("runStandalone", () => {
     `;
     const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
       cwd: new URL("../../..", import.meta.url).pathname,
-      env: { ...process.env, PORT: "0", DATA_DIR: "memory", LOG_LEVEL: "info", SHUTDOWN_DELAY: "0.3", NODE_ID: "probe-1" },
+      env: { ...process.env, PORT: "0", ADMIN_PORT: "0", DATA_DIR: "memory", LOG_LEVEL: "info", SHUTDOWN_DELAY: "0.3", NODE_ID: "probe-1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -79,16 +79,19 @@ describe("runStandalone", () => {
 
     const deadline = Date.now() + 45_000;
     let url: string | undefined;
-    while (!url && Date.now() < deadline) {
+    let admin: string | undefined;
+    while ((!url || !admin) && Date.now() < deadline) {
       url = /listening on (http:\/\/\S+?)"/.exec(out)?.[1];
+      admin = /"admin":"(http:\/\/[^"]+)"/.exec(out)?.[1];
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(url, out).toBeDefined();
-    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(404);
+    expect((await fetch(`${admin}/readyz`)).status).toBe(200);
     child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 100));
     // Still serving during SHUTDOWN_DELAY, but no longer ready.
-    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${admin}/readyz`)).status).toBe(503);
     expect(await exited).toBe(0);
     expect(out).toMatch(/STOPPED/);
   }, 60_000);

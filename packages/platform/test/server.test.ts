@@ -288,19 +288,20 @@ describe("client ip", () => {
 });
 
 describe("http endpoints", () => {
-  it("answers /healthz, /readyz and /metrics", async () => {
-    expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${server.baseUrl}/readyz`);
+  it("answers /healthz, /readyz and /metrics on the admin port only", async () => {
+    for (const path of ["/healthz", "/readyz", "/metrics"]) expect((await fetch(`${server.baseUrl}${path}`)).status).toBe(404);
+    expect((await fetch(`${server.adminUrl}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${server.adminUrl}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ ready: true });
 
     fixture.setReady(false);
-    const notReady = await fetch(`${server.baseUrl}/readyz`);
+    const notReady = await fetch(`${server.adminUrl}/readyz`);
     fixture.setReady(true);
     expect(notReady.status).toBe(503);
     expect(await notReady.json()).toEqual({ ready: false, failed: { "module:fixture": "fixture not warmed up" } });
 
-    const metrics = await fetch(`${server.baseUrl}/metrics`);
+    const metrics = await fetch(`${server.adminUrl}/metrics`);
     expect(metrics.status).toBe(200);
     const text = await metrics.text();
     expect(text).toMatch(/process_cpu_user_seconds_total/);
@@ -378,7 +379,8 @@ describe("static files and shutdown", () => {
       for (const path of ["/../secret.txt", "/%2e%2e/secret.txt", "/assets/..%2f..%2fsecret.txt"]) {
         expect(await rawGet(s.port, path)).not.toMatch(/top secret/);
       }
-      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+      // Probe paths are not the SPA shell on the public port.
+      expect((await fetch(`${s.url}/metrics`)).status).toBe(404);
     } finally {
       await s.close();
     }
@@ -386,12 +388,12 @@ describe("static files and shutdown", () => {
 
   it("finishes in-flight calls on close, refuses new connections, and reports not ready while draining", async () => {
     const f = fixtureModule();
-    const s = await startServer({ deps: platform.deps, modules: [f.module], port: 0, host: "127.0.0.1", closeGraceMs: 5_000 });
+    const s = await startServer({ deps: platform.deps, modules: [f.module], port: 0, adminPort: 0, host: "127.0.0.1", closeGraceMs: 5_000 });
     const client = createClient(UserService, createConnectTransport({ baseUrl: s.url, httpVersion: "1.1", interceptors: [bearer(token)] }));
     const inFlight = client.getUser({ userId: "slow" });
     await new Promise((r) => setTimeout(r, 50));
     s.markNotReady();
-    expect((await fetch(`${s.url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${s.adminUrl}/readyz`)).status).toBe(503);
     const closed = s.close();
     await new Promise((r) => setTimeout(r, 50));
     await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();

@@ -9,7 +9,7 @@ import { UserRegisteredEventSchema } from "@parley/gen/parley/identity/v1/events
 import { createChatService } from "@parley/chat";
 import { createIdentityService } from "@parley/identity";
 import { decodeEvent, type BusMessage, type Subscription } from "@parley/platform";
-import { createTestPlatform, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
+import { createTestPlatform, openVerificationToken, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createParleyClient, type ParleyClient } from "../src/clients.js";
 import { describeError, fieldErrors, retryAfterSeconds } from "../src/errors.js";
@@ -55,7 +55,7 @@ async function registerVerified(s: Server, client: ParleyClient, username: strin
   let token = "";
   await waitFor(() => {
     const e = s.events.map((m) => decodeEvent(UserRegisteredEventSchema, m)).find((x) => x.email === email);
-    token = e?.verificationToken ?? "";
+    token = e ? openVerificationToken(s.tp.deps.config, e) : "";
     return token !== "";
   });
   await client.auth.verifyEmail({ token });

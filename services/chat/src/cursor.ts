@@ -1,34 +1,13 @@
 /**
- * Opaque page tokens for keyset pagination on (timestamp desc, id desc). The
- * timestamps are stored at millisecond precision, so a Date round-trips exactly.
+ * Page tokens for keyset pagination on (timestamp desc, id desc), one kind
+ * per list so a token of one is refused by the other. The timestamps are
+ * stored at millisecond precision, so a Date round-trips exactly. Parsing is
+ * the platform's strict codec: a malformed token is `invalid_argument` and
+ * never reaches a query.
  */
-import { invalid } from "./validation.js";
+import { timeIdPageTokens, type TimeIdPosition } from "@parley/platform/page-token";
 
-export interface TimeIdCursor {
-  at: Date;
-  id: string;
-}
+export type TimeIdCursor = TimeIdPosition;
 
-export function encodeCursor(cursor: TimeIdCursor): string {
-  return Buffer.from(JSON.stringify([cursor.at.getTime(), cursor.id])).toString("base64url");
-}
-
-export function decodeCursor(token: string, field = "page_token"): TimeIdCursor | undefined {
-  if (token === "") return undefined;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      typeof parsed[0] === "number" &&
-      Number.isFinite(parsed[0]) &&
-      typeof parsed[1] === "string" &&
-      /^[0-9a-f-]{36}$/.test(parsed[1])
-    ) {
-      return { at: new Date(parsed[0]), id: parsed[1] };
-    }
-  } catch {
-    // fall through: any undecodable token is the caller's mistake
-  }
-  throw invalid(`${field} is not a valid page token`);
-}
+export const conversationPageTokens = timeIdPageTokens("chat.conversations");
+export const messageSearchPageTokens = timeIdPageTokens("chat.message-search");

@@ -3,11 +3,11 @@ import { fileURLToPath } from "node:url";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { ConversationService } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { MessageService } from "@parley/gen/parley/chat/v1/message_pb";
-import { startOutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
+import { inboxRetentionJob, startOutboxRelay, startRetention, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
 import { consumeSocialGraph } from "./events/consume-social-graph.js";
 import { conversationHandlers } from "./handlers/conversations.js";
 import { messageHandlers } from "./handlers/messages.js";
-import { outbox } from "./store/schema.js";
+import { inbox, outbox } from "./store/schema.js";
 
 const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 
@@ -28,6 +28,13 @@ export async function createChatService(deps: PlatformDeps): Promise<ServiceModu
       running.push(startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "chat", logger }));
       const projection: Subscription = await consumeSocialGraph(deps.bus, db, logger);
       running.push(projection);
+      running.push(
+        startRetention({
+          jobs: [inboxRetentionJob(db, inbox, deps.config.retention.inboxSec * 1000)],
+          intervalMs: deps.config.retention.intervalSec * 1000,
+          logger,
+        }),
+      );
     },
     async stop() {
       // Consumers first, then the relay, so nothing is half-applied at shutdown.

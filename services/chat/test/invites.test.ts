@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConversationEventSchema } from "@parley/gen/parley/chat/v1/events_pb";
 import { invites, members } from "../src/store/schema.js";
@@ -68,6 +68,34 @@ describe("invites", () => {
     for (const bad of [{ ttlSeconds: -1 }, { ttlSeconds: 31 * 24 * 3600 }, { maxUses: -2 }]) {
       expect(await codeOf(admin.conversations.createInvite({ conversationId: id, ...bad }))).toBe(Code.InvalidArgument);
     }
+  });
+
+  it("are refused, as if unknown, to a user the creator or an admin blocked; a plain member's block does not veto", async () => {
+    const [admin, coAdmin, member, blockedByAdmin, blockedByCoAdmin, blockedByMember] = [
+      await h.user(), await h.user(), await h.user(), await h.user(), await h.user(), await h.user(),
+    ];
+    const id = await groupOf(admin, [coAdmin, member]);
+    // No RPC grants admin (only the last admin's leaving promotes someone): set the role directly.
+    await h.platform.deps.database.db
+      .update(members)
+      .set({ role: "admin" })
+      .where(and(eq(members.conversationId, id), eq(members.userId, coAdmin.id)));
+    const { invite } = await admin.conversations.createInvite({ conversationId: id, maxUses: 10 });
+    await h.block(admin, blockedByAdmin);
+    await h.block(coAdmin, blockedByCoAdmin);
+    await h.block(member, blockedByMember);
+    const membersBefore = await h.rows(members, eq(members.conversationId, id));
+    for (const joiner of [blockedByAdmin, blockedByCoAdmin]) {
+      const error = await joiner.conversations.joinByInvite({ code: invite!.code }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: Code.NotFound, rawMessage: "invite not found" });
+    }
+    expect(await h.rows(members, eq(members.conversationId, id))).toBe(membersBefore);
+    const [row] = await h.platform.deps.database.db.select().from(invites).where(eq(invites.code, invite!.code));
+    expect(row?.uses).toBe(0);
+    // Groups hold members who blocked one another (blocks hide typing and presence there).
+    expect((await blockedByMember.conversations.joinByInvite({ code: invite!.code })).conversation?.id).toBe(id);
+    await h.unblock(admin, blockedByAdmin);
+    expect((await blockedByAdmin.conversations.joinByInvite({ code: invite!.code })).conversation?.id).toBe(id);
   });
 
   it("are for groups only", async () => {

@@ -214,6 +214,36 @@ describe("edit and delete", () => {
   });
 });
 
+describe("blocks in a direct chat", () => {
+  it("refuse the blocked pair's edits and deletes of old messages either way, and keep read receipts to the reader", async () => {
+    const [a, b] = [await h.user(), await h.user()];
+    await h.befriend(a, b);
+    const direct = (await a.conversations.openDirect({ userId: b.id })).conversation!.id;
+    const fromA = await send(a, direct, "from a");
+    const fromB = await send(b, direct, "from b");
+    await h.block(a, b);
+    const before = h.events.length;
+    // The blocked side and the blocker alike: nothing either writes reaches the other.
+    for (const [who, message] of [[b, fromB], [a, fromA]] as const) {
+      expect(await codeOf(who.messages.editMessage({ messageId: message.id, text: "changed" }))).toBe(Code.PermissionDenied);
+      expect(await codeOf(who.messages.deleteMessage({ messageId: message.id }))).toBe(Code.PermissionDenied);
+    }
+    const history = await a.messages.listMessages({ conversationId: direct });
+    expect(history.messages.map((m) => [m.text, m.deleted, m.editedAt === undefined]).sort()).toEqual([
+      ["from a", false, true],
+      ["from b", false, true],
+    ]);
+    // Reading still moves the reader's own cursor, but the receipt names only the reader.
+    // (b's own send already moved b's cursor; a has not read b's message yet.)
+    expect((await a.messages.markRead({ conversationId: direct, seq: fromB.seq })).readSeq).toBe(fromB.seq);
+    const receipt = await h.waitForEvent("parley.chat.read.updated", ReadReceiptEventSchema, (e) => e.conversationId === direct && e.userId === a.id);
+    expect(receipt.recipientIds).toEqual([a.id]);
+    expect(h.events.slice(before).filter((m) => m.subject.startsWith("parley.chat.message."))).toEqual([]);
+    await h.unblock(a, b);
+    expect((await b.messages.editMessage({ messageId: fromB.id, text: "changed" })).message?.text).toBe("changed");
+  });
+});
+
 describe("read state and the conversation list", () => {
   it("tracks unread counts, moves read cursors forward only, orders by activity", async () => {
     const [a, b] = [await h.user(), await h.user()];

@@ -3,14 +3,16 @@ import { fileURLToPath } from "node:url";
 import { AuthService } from "@parley/gen/parley/identity/v1/auth_pb";
 import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
 import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
-import { startOutboxRelay, type OutboxRelay, type PlatformDeps, type ServiceModule } from "@parley/platform";
+import { startOutboxRelay, startRetention, verificationTokenKey, type OutboxRelay, type PlatformDeps, type RetentionRunner, type ServiceModule } from "@parley/platform";
 import { dummyPasswordHash } from "./domain/passwords.js";
 import { authService } from "./handlers/auth.js";
 import { friendService } from "./handlers/friends.js";
 import { userService } from "./handlers/users.js";
 import { serveJwks } from "./http/jwks.js";
 import { Sessions } from "./sessions.js";
+import { identityRetentionJobs } from "./store/retention.js";
 import { outbox } from "./store/schema.js";
+import { startUnverifiedSweep, type UnverifiedSweep } from "./unverified-sweep.js";
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
 
@@ -18,8 +20,13 @@ export async function createIdentityService(deps: PlatformDeps): Promise<Service
   const signer = deps.signer;
   if (!signer) throw new Error("identity signs access tokens: configure JWT_PRIVATE_JWK (or let it generate one under DATA_DIR)");
   const logger = deps.logger.child({ svc: "identity" });
+  // Refuse to start (not fail the first Register) when verification mail can't be sealed.
+  if (deps.config.emailVerification) verificationTokenKey(deps.config);
+  else logger.warn("EMAIL_VERIFICATION=off: accounts are verified on register, no address is checked");
   const sessions = new Sessions(deps, signer);
   let relay: OutboxRelay | undefined;
+  let sweep: UnverifiedSweep | undefined;
+  let retention: RetentionRunner | undefined;
 
   return {
     name: "identity",
@@ -34,11 +41,21 @@ export async function createIdentityService(deps: PlatformDeps): Promise<Service
     async start() {
       await deps.database.migrate({ migrationsFolder: MIGRATIONS_FOLDER, schema: "identity" });
       relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "identity", logger });
+      sweep = startUnverifiedSweep(deps, logger);
+      retention = startRetention({
+        jobs: identityRetentionJobs(deps.database.db, deps.config.retention),
+        intervalMs: deps.config.retention.intervalSec * 1000,
+        logger,
+      });
       // Computed now so the first login for an unknown user isn't measurably slower.
       await dummyPasswordHash();
       logger.info("identity started");
     },
     async stop() {
+      await sweep?.stop();
+      sweep = undefined;
+      await retention?.stop();
+      retention = undefined;
       await relay?.stop();
       relay = undefined;
     },

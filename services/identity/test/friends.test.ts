@@ -133,7 +133,7 @@ describe("requests", () => {
       [() => alice.clients.friends.blockUser({ userId: "0b5c3a9e-3333-4333-8333-333333333333" }), Code.NotFound, "user not found"],
       [() => alice.clients.friends.unblockUser({ userId: "zzz" }), Code.InvalidArgument, "user_id must be a UUID"],
       [() => alice.clients.friends.listFriends({ pageSize: 101 }), Code.InvalidArgument, /page_size/],
-      [() => alice.clients.friends.listFriendRequests({ pageToken: "%%%" }), Code.InvalidArgument, "page_token is invalid"],
+      [() => alice.clients.friends.listFriendRequests({ pageToken: "%%%" }), Code.InvalidArgument, "page_token is not a page token"],
     ]);
   });
 
@@ -172,10 +172,14 @@ describe("blocks", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(h.events.length).toBe(beforeRepeat.events);
 
-    // Neither side can send a request, and the message doesn't say who blocked whom.
+    // Neither side can send a request. The blocked user gets what an unknown user gets, by id,
+    // username or email alike (GetUser and search hide the blocker too); the blocker is told why.
     await expectRejectedWithoutChanges(h, [
-      [() => bob.clients.friends.sendFriendRequest({ target: { case: "userId", value: alice.user.id } }), Code.PermissionDenied, "you can't send a friend request to this user"],
-      [() => alice.clients.friends.sendFriendRequest({ target: { case: "username", value: "bob.b" } }), Code.PermissionDenied, "you can't send a friend request to this user"],
+      [() => bob.clients.friends.sendFriendRequest({ target: { case: "userId", value: alice.user.id } }), Code.NotFound, "user not found"],
+      [() => bob.clients.friends.sendFriendRequest({ target: { case: "username", value: alice.username } }), Code.NotFound, "user not found"],
+      [() => bob.clients.friends.sendFriendRequest({ target: { case: "email", value: alice.email } }), Code.NotFound, "user not found"],
+      [() => bob.clients.friends.sendFriendRequest({ target: { case: "userId", value: "0b5c3a9e-3333-4333-8333-333333333333" } }), Code.NotFound, "user not found"],
+      [() => alice.clients.friends.sendFriendRequest({ target: { case: "username", value: "bob.b" } }), Code.PermissionDenied, /you blocked this user/],
     ]);
   });
 

@@ -11,7 +11,15 @@ import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
 import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
 import type { User } from "@parley/gen/parley/identity/v1/user_pb";
 import { decodeEvent, type BusMessage, type Database, type Subscription, type TrustProxy } from "@parley/platform";
-import { bearer, createTestPlatform, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
+import {
+  bearer,
+  createTestPlatform,
+  openVerificationToken,
+  startTestServer,
+  waitFor,
+  type TestPlatform,
+  type TestServer,
+} from "@parley/platform/testing";
 import { asc } from "drizzle-orm";
 import { expect } from "vitest";
 import { createIdentityService } from "../src/index.js";
@@ -48,9 +56,10 @@ export function clientsOn(transport: Transport): Clients {
  * `rateLimitScale` raises every limit (like RATE_LIMIT_SCALE in load tests):
  * the whole file calls from 127.0.0.1, and "auth" allows 20 calls a minute per IP.
  */
-export async function startHarness(opts: { rateLimitScale?: number; trustProxy?: TrustProxy } = {}): Promise<Harness> {
+export async function startHarness(opts: { rateLimitScale?: number; emailVerificationTtlSec?: number; trustProxy?: TrustProxy } = {}): Promise<Harness> {
   const tp = await createTestPlatform();
   tp.deps.config.rateLimitScale = opts.rateLimitScale ?? 100;
+  if (opts.emailVerificationTtlSec) tp.deps.config.emailVerificationTtlSec = opts.emailVerificationTtlSec;
   if (opts.trustProxy !== undefined) tp.deps.config.trustProxy = opts.trustProxy;
   const server = await startTestServer(tp.deps, [await createIdentityService(tp.deps)]);
   const events: BusMessage[] = [];
@@ -91,7 +100,7 @@ export async function verificationTokenFor(h: Harness, email: string, opts: { af
     found = mine.at(-1);
     return found !== undefined;
   });
-  return found!.verificationToken;
+  return openVerificationToken(h.tp.deps.config, found!);
 }
 
 export const PASSWORD = "correct horse 42";

@@ -108,7 +108,7 @@ describe("SearchUsers", () => {
     expect(second.nextPageToken).toBe("");
     expect(usernames([...first.users, ...second.users]).sort()).toEqual(["charles", "charlotte", "charmaine", "charon"]);
     await expectRejectedWithoutChanges(h, [
-      [() => me.clients.users.searchUsers({ query: "char", pageToken: "garbage" }), Code.InvalidArgument, "page_token is invalid"],
+      [() => me.clients.users.searchUsers({ query: "char", pageToken: "garbage" }), Code.InvalidArgument, "page_token is not a page token"],
       [() => me.clients.users.searchUsers({ query: "char", pageSize: 101 }), Code.InvalidArgument, /page_size/],
       [() => me.clients.users.searchUsers({ query: "char", pageSize: -1 }), Code.InvalidArgument, /page_size/],
       [() => me.clients.users.searchUsers({ query: "  " }), Code.InvalidArgument, "query is required"],

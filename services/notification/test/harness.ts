@@ -17,6 +17,7 @@ import {
 } from "@parley/gen/parley/notification/v1/notification_pb";
 import { createChatService } from "@parley/chat";
 import { createIdentityService } from "@parley/identity";
+import type { Logger } from "@parley/platform";
 import { bearer, createTestPlatform, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
 import { createNotificationService } from "../src/index.js";
 
@@ -57,14 +58,33 @@ function clientsOn(transport: Transport): Clients {
   };
 }
 
-/** `smtpUrl` set = real mail to that server; unset = the dev mailbox. */
-export async function startStack(opts: { smtpUrl?: string } = {}): Promise<Stack> {
+export interface StackOptions {
+  /** Set = real mail to that server; unset = the dev mailbox (unless devMailbox is false). */
+  smtpUrl?: string;
+  /** DEV_MAILBOX; the test platform turns it on. */
+  devMailbox?: boolean;
+  /** EMAIL_VERIFICATION; default on. */
+  emailVerification?: boolean;
+  /** Replaces the platform's (silent) logger, e.g. to read what the services log. */
+  logger?: Logger;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const tp = await createTestPlatform();
   // Every call of a test file comes from 127.0.0.1; the "auth" policy would stop it after 20.
   tp.deps.config.rateLimitScale = 100;
   tp.deps.config.smtpUrl = opts.smtpUrl;
-  const modules = [await createIdentityService(tp.deps), await createChatService(tp.deps), await createNotificationService(tp.deps)];
-  const server = await startTestServer(tp.deps, modules);
+  if (opts.devMailbox !== undefined) tp.deps.config.devMailbox = opts.devMailbox;
+  if (opts.emailVerification !== undefined) tp.deps.config.emailVerification = opts.emailVerification;
+  const deps = opts.logger ? { ...tp.deps, logger: opts.logger } : tp.deps;
+  let modules;
+  try {
+    modules = [await createIdentityService(deps), await createChatService(deps), await createNotificationService(deps)];
+  } catch (err) {
+    await tp.close();
+    throw err;
+  }
+  const server = await startTestServer(deps, modules);
   const clientsFor = (token: string) =>
     clientsOn(createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "1.1", interceptors: [bearer(token)] }));
   return {

@@ -40,7 +40,7 @@ export interface RealtimeTuning {
   tokenGraceMs: number;
   typingMinIntervalMs: number;
   typingTtlMs: number;
-  /** Members (typing recipients) and blocks cached per socket for this long. */
+  /** Members (typing recipients) cached per socket for this long (a membership change delivered to the socket drops it). */
   peerCacheMs: number;
   /** Members of a viewed conversation whose presence one subscription covers (bounds the snapshot and the index). */
   maxPresenceMembers: number;

@@ -16,7 +16,7 @@ import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
 import { NotificationService, type Notification } from "@parley/gen/parley/notification/v1/notification_pb";
 import type { ConversationChanged, FriendEvent, PresenceChanged, ReadReceipt, Typing, ServerFrame } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { decodeEvent, type BusMessage, type EventBus, type PlatformDeps, type Subscription } from "@parley/platform";
-import { bearer, createTestPlatform, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
+import { bearer, createTestPlatform, openVerificationToken, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
 import { createChatService } from "@parley/chat";
 import { createIdentityService } from "@parley/identity";
 import { createNotificationService } from "@parley/notification";
@@ -120,7 +120,7 @@ export async function startEdgeHarness(
       let token = "";
       await waitFor(() => {
         const event = registered.map((m) => decodeEvent(UserRegisteredEventSchema, m)).find((e) => e.email === email);
-        token = event?.verificationToken ?? "";
+        token = event ? openVerificationToken(tp.deps.config, event) : "";
         return token !== "";
       });
       await anonAuth.verifyEmail({ token });

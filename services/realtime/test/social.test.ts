@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@parley/platform/testing";
+import { blockedByKey } from "../src/store/blocks.js";
 import { startEdgeHarness, synced, type EdgeHarness } from "./harness.js";
 
 describe("typing and presence", () => {
@@ -16,6 +17,9 @@ describe("typing and presence", () => {
     await h.befriend(a, c);
     const group = await h.group(a, [b, c]);
     await a.friends.blockUser({ userId: c.id });
+    // Typing reads blocks from the edge's projection: wait until the block event reached it.
+    const key = blockedByKey(a.id);
+    await waitFor(async () => (await h.deps.ephemeral.setMembersMany([key])).get(key)?.includes(c.id) === true);
     const [ra, rb, rc] = [h.connect(a), h.connect(b), h.connect(c)];
     await Promise.all([synced(ra), synced(rb), synced(rc)]);
     expect(ra.client.sendTyping(group.id)).toBe(true);

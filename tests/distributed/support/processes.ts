@@ -86,14 +86,14 @@ export function startService(service: ServiceName, label: string, env: Record<st
   };
 }
 
-/** Polls GET <url>/readyz until 200; fails at once (with the log tail) if the process dies. */
-export async function waitReady(proc: ServiceProcess, httpUrl: string, timeoutMs = 45_000): Promise<void> {
+/** Polls GET <adminUrl>/readyz (the ADMIN_PORT listener) until 200; fails at once (with the log tail) if the process dies. */
+export async function waitReady(proc: ServiceProcess, adminUrl: string, timeoutMs = 45_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < deadline) {
     if (!proc.alive()) throw new Error(`${proc.label} exited before it was ready:\n${proc.tail()}`);
     try {
-      const res = await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      const res = await fetch(`${adminUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
       if (res.status === 200) return;
       last = `HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`;
     } catch (err) {
@@ -101,7 +101,7 @@ export async function waitReady(proc: ServiceProcess, httpUrl: string, timeoutMs
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${proc.label} not ready at ${httpUrl}/readyz within ${timeoutMs} ms (last: ${last}):\n${proc.tail()}`);
+  throw new Error(`${proc.label} not ready at ${adminUrl}/readyz within ${timeoutMs} ms (last: ${last}):\n${proc.tail()}`);
 }
 
 /** SIGTERM and the exit that follows, bounded by `graceMs` (a pod's terminationGracePeriodSeconds). */

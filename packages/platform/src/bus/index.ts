@@ -1,15 +1,23 @@
 import type { Logger } from "pino";
 import type { EventBus } from "../types.js";
 import { createJetStreamBus } from "./jetstream.js";
-import { createMemoryBus } from "./memory.js";
+import { createMemoryBus, type MemoryBusLimits } from "./memory.js";
+import type { NatsSecurityOptions } from "./nats-options.js";
 
-export { createMemoryBus } from "./memory.js";
+export { createMemoryBus, type MemoryBusLimits } from "./memory.js";
 export { createJetStreamBus } from "./jetstream.js";
+export { natsConnectionOptions, type NatsSecurityOptions } from "./nats-options.js";
 
 /** JetStream when `natsUrl` is set, otherwise the in-process bus with the same semantics. */
-export async function createBus(opts: { natsUrl?: string; namespace?: string; logger: Logger }): Promise<EventBus> {
+export async function createBus(opts: {
+  natsUrl?: string | undefined;
+  namespace?: string | undefined;
+  logger: Logger;
+  security?: NatsSecurityOptions | undefined;
+  memoryLimits?: MemoryBusLimits | undefined;
+}): Promise<EventBus> {
   if (opts.natsUrl) {
-    return createJetStreamBus({ natsUrl: opts.natsUrl, logger: opts.logger, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+    return createJetStreamBus({ natsUrl: opts.natsUrl, logger: opts.logger, security: opts.security, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
   }
-  return createMemoryBus({ logger: opts.logger });
+  return createMemoryBus({ logger: opts.logger, ...(opts.memoryLimits ? { limits: opts.memoryLimits } : {}) });
 }

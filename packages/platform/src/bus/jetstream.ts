@@ -24,6 +24,7 @@ import {
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { BusHandler, ConsumeOptions, EventBus, Subscription } from "../types.js";
+import { natsConnectionOptions, type NatsSecurityOptions } from "./nats-options.js";
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_MAX_DELIVER,
@@ -44,6 +45,8 @@ const OWN_INACTIVE_THRESHOLD_MS = 60_000;
 
 export interface JetStreamBusOptions {
   natsUrl: string;
+  /** Credential files and TLS beyond what the URL carries. */
+  security?: NatsSecurityOptions | undefined;
   /** Isolates test runs on one server: stream suffix, subject and consumer prefix. */
   namespace?: string;
   logger: Logger;
@@ -72,12 +75,14 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
   const streamName = (spec: StreamSpec): string => (ns ? `${spec.name}_${ns}` : spec.name);
   const consumerName = (name: string): string => (ns ? `${ns}_${name}` : name).replace(/[^A-Za-z0-9_-]/g, "_");
 
+  // Credentials leave the URL for the connect options; only the redacted form is ever printed.
+  const { options: connection, display: natsDisplay } = natsConnectionOptions(opts.natsUrl, opts.security);
   let nc: NatsConnection;
   try {
     // Reconnect forever: a NATS restart must not take the services down with it.
-    nc = await connect({ servers: opts.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: "parley" });
+    nc = await connect({ ...connection, maxReconnectAttempts: -1, reconnectTimeWait: 500, name: "parley" });
   } catch (err) {
-    throw new Error(`bus: cannot connect to NATS at ${opts.natsUrl}`, { cause: err });
+    throw new Error(`bus: cannot connect to NATS at ${natsDisplay}`, { cause: err });
   }
   void (async () => {
     for await (const s of nc.status()) logger.info({ status: s.type, data: String(s.data) }, "nats connection status");
@@ -113,8 +118,16 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
       const info = await jsm.consumers.info(plan.stream, plan.name);
       if (plan.shared) {
         const want = plan.config(undefined);
-        if (info.config.ack_wait !== want.ack_wait || info.config.max_deliver !== want.max_deliver) {
-          await jsm.consumers.update(plan.stream, plan.name, { ack_wait: want.ack_wait, max_deliver: want.max_deliver });
+        // Filters too: a durable whose subjects moved to another stream (typing/presence) must stop asking for them.
+        const had = info.config.filter_subjects ?? (info.config.filter_subject ? [info.config.filter_subject] : []);
+        const wants = want.filter_subjects ?? (want.filter_subject ? [want.filter_subject] : []);
+        const filtersChanged = had.length !== wants.length || had.some((f) => !wants.includes(f));
+        if (info.config.ack_wait !== want.ack_wait || info.config.max_deliver !== want.max_deliver || filtersChanged) {
+          await jsm.consumers.update(plan.stream, plan.name, {
+            ack_wait: want.ack_wait,
+            max_deliver: want.max_deliver,
+            ...(filtersChanged ? (wants.length === 1 ? { filter_subject: wants[0] } : { filter_subjects: wants }) : {}),
+          });
         }
       }
       return;
@@ -277,7 +290,7 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
       await Promise.race([
         jsm.getAccountInfo(),
         sleep(2_000).then(() => {
-          throw new Error(`bus: NATS at ${opts.natsUrl} did not answer within 2 s`);
+          throw new Error(`bus: NATS at ${natsDisplay} did not answer within 2 s`);
         }),
       ]);
     },

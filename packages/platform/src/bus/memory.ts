@@ -29,14 +29,54 @@ interface StoredEvent {
   readonly storedAt: number;
 }
 
+/**
+ * How much one in-process stream keeps. JetStream keeps 7 days on disk; in
+ * RAM that is unbounded growth, and every consumer of the in-process bus lives
+ * in the same process and is caught up within seconds, so minutes suffice
+ * (like the edge stream). Redeliveries hold their own reference to the event,
+ * so trimming never breaks a pending retry.
+ */
+export interface MemoryBusLimits {
+  maxAgeMs: number;
+  maxEvents: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_MEMORY_BUS_LIMITS: MemoryBusLimits = { maxAgeMs: 10 * 60_000, maxEvents: 100_000, maxBytes: 64 * 1024 * 1024 };
+
 class MemoryStream {
   readonly events: StoredEvent[] = [];
   nextSeq = 1;
+  /** Payload bytes of `events`. */
+  bytes = 0;
   /** msgId -> expiry; insertion order is expiry order, since the window is constant. */
   private readonly seen = new Map<string, number>();
   readonly groups = new Set<Group>();
+  private readonly maxAgeMs: number;
 
-  constructor(readonly spec: StreamSpec) {}
+  constructor(
+    readonly spec: StreamSpec,
+    private readonly limits: MemoryBusLimits,
+    private readonly logger: Logger,
+  ) {
+    this.maxAgeMs = Math.min(spec.maxAgeMs, limits.maxAgeMs);
+  }
+
+  /** Drops the oldest events beyond the age, count and byte limits. */
+  private trim(now: number): void {
+    let unconsumed = 0;
+    const slowest = Math.min(...[...this.groups].map((g) => g.position));
+    while (this.events.length > 0) {
+      const first = this.events[0]!;
+      // The newest event always stays: a consumer must get the chance to see it.
+      const over = this.events.length > 1 && (this.events.length > this.limits.maxEvents || this.bytes > this.limits.maxBytes);
+      if (!over && first.storedAt >= now - this.maxAgeMs) break;
+      this.events.shift();
+      this.bytes -= first.data.byteLength;
+      if (first.seq >= slowest) unconsumed++;
+    }
+    if (unconsumed > 0) this.logger.warn({ stream: this.spec.name, dropped: unconsumed }, "in-process bus dropped events a consumer had not reached (retention limit)");
+  }
 
   /** Returns false for a duplicate msgId. */
   append(subject: string, data: Uint8Array, msgId: string): boolean {
@@ -47,8 +87,9 @@ class MemoryStream {
     }
     if (this.seen.has(msgId)) return false;
     this.seen.set(msgId, now + DUPLICATE_WINDOW_MS);
-    while (this.events.length > 0 && this.events[0]!.storedAt < now - this.spec.maxAgeMs) this.events.shift();
     this.events.push({ seq: this.nextSeq++, id: msgId, subject, data: data.slice(), storedAt: now });
+    this.bytes += data.byteLength;
+    this.trim(now);
     return true;
   }
 
@@ -95,6 +136,11 @@ class Group {
   ) {
     this.cursor = startSeq;
     stream.groups.add(this);
+  }
+
+  /** The next stream sequence this consumer will look at. */
+  get position(): number {
+    return this.cursor;
   }
 
   join(member: Member): void {
@@ -220,9 +266,10 @@ class Group {
   }
 }
 
-export function createMemoryBus(opts: { logger: Logger }): EventBus {
+export function createMemoryBus(opts: { logger: Logger; limits?: MemoryBusLimits }): EventBus {
   const logger = opts.logger.child({ component: "bus", kind: "memory" });
-  const streams = new Map(STREAMS.map((s) => [s.name, new MemoryStream(s)]));
+  const limits = opts.limits ?? DEFAULT_MEMORY_BUS_LIMITS;
+  const streams = new Map(STREAMS.map((s) => [s.name, new MemoryStream(s, limits, logger)]));
   const durables = new Map<string, { group: Group; key: string }>();
   const subscriptions = new Set<Subscription>();
   let closed = false;

@@ -22,14 +22,18 @@ export const DUPLICATE_WINDOW_MS = 2 * 60_000;
  * NATS stream subjects cannot express "parley.> except parley.edge.>", so the
  * durable stream lists each service prefix. Per-node edge deliveries live in
  * their own short-lived stream: they are worthless once the socket is gone.
+ * Typing and presence signals (`parley.realtime.>`) are worthless after
+ * seconds and far more frequent than domain events, so they get a one-minute
+ * stream of their own instead of seven days in the durable one.
  */
 export const STREAMS: readonly StreamSpec[] = [
   {
     name: "PARLEY",
-    subjects: ["parley.identity.>", "parley.chat.>", "parley.notification.>", "parley.realtime.>"],
+    subjects: ["parley.identity.>", "parley.chat.>", "parley.notification.>"],
     maxAgeMs: 7 * 24 * 3600_000,
   },
   { name: "PARLEY_EDGE", subjects: ["parley.edge.>"], maxAgeMs: 10 * 60_000 },
+  { name: "PARLEY_SIGNALS", subjects: ["parley.realtime.>"], maxAgeMs: 60_000 },
 ];
 
 /** NATS subject matching: `*` = one token, `>` = one or more trailing tokens. */

@@ -1,4 +1,4 @@
-/** Liveness, readiness and Prometheus endpoints. */
+/** Liveness, readiness and Prometheus endpoints (served on the admin port only, see admin.ts). */
 import type { Registry } from "prom-client";
 import { sendJson, sendText, type AnyResponse } from "./types.js";
 
@@ -15,16 +15,24 @@ function withTimeout(check: ReadinessCheck): Promise<void> {
   return Promise.race([check(), timeout]).finally(() => clearTimeout(timer));
 }
 
-export async function respondReady(res: AnyResponse, checks: Record<string, ReadinessCheck>, draining: boolean): Promise<void> {
-  if (draining) return sendJson(res, 503, { ready: false, failed: { server: "shutting down" } });
+/** `redact` masks secrets (connection-string passwords) drivers put into their error messages. */
+export async function respondReady(
+  res: AnyResponse,
+  checks: Record<string, ReadinessCheck>,
+  draining: boolean,
+  redact: (text: string) => string,
+  notices: Record<string, string> = {},
+): Promise<void> {
+  const shown = Object.keys(notices).length > 0 ? { notices } : {};
+  if (draining) return sendJson(res, 503, { ready: false, failed: { server: "shutting down" }, ...shown });
   const names = Object.keys(checks);
   const results = await Promise.allSettled(names.map((n) => withTimeout(checks[n] ?? (async () => {}))));
   const failed: Record<string, string> = {};
   results.forEach((r, i) => {
-    if (r.status === "rejected") failed[names[i] ?? "?"] = r.reason instanceof Error ? r.reason.message : String(r.reason);
+    if (r.status === "rejected") failed[names[i] ?? "?"] = redact(r.reason instanceof Error ? r.reason.message : String(r.reason));
   });
-  if (Object.keys(failed).length > 0) return sendJson(res, 503, { ready: false, failed });
-  sendJson(res, 200, { ready: true });
+  if (Object.keys(failed).length > 0) return sendJson(res, 503, { ready: false, failed, ...shown });
+  sendJson(res, 200, { ready: true, ...shown });
 }
 
 export async function respondMetrics(res: AnyResponse, registry: Registry): Promise<void> {

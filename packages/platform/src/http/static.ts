@@ -38,9 +38,49 @@ async function isFile(path: string): Promise<number | undefined> {
   }
 }
 
-export function createStaticHandler(rootDir: string, logger: Logger) {
+/** Origins (or full URLs) of a configured URL, as a CSP source: scheme://host[:port]. */
+function cspSource(raw: string): string | undefined {
+  try {
+    const u = new URL(raw);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Security headers of every static response. The Vite build loads only its
+ * own module scripts, so scripts are 'self' only; styles allow 'unsafe-inline'
+ * because the UI library (naive-ui) injects <style> elements at runtime; the
+ * app talks to its own API and the WebSocket edge (connect-src from config).
+ */
+export function staticSecurityHeaders(connectSrc: readonly string[]): Record<string, string> {
+  const connect = ["'self'", ...new Set(connectSrc.map(cspSource).filter((s): s is string => Boolean(s)))];
+  const csp = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    `connect-src ${connect.join(" ")}`,
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  return {
+    "content-security-policy": csp,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+  };
+}
+
+export function createStaticHandler(rootDir: string, logger: Logger, opts: { connectSrc?: readonly string[] } = {}) {
   const root = resolve(rootDir);
+  const headers = Object.entries(staticSecurityHeaders(opts.connectSrc ?? []));
   return async function serveStatic(req: AnyRequest, res: AnyResponse): Promise<void> {
+    for (const [name, value] of headers) res.setHeader(name, value);
     if (req.method !== "GET" && req.method !== "HEAD") return sendText(res, 404, "not found");
     let rel: string;
     try {

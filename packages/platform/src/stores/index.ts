@@ -3,6 +3,7 @@
  * `redisUrl` is set (shared by every replica), otherwise in process memory.
  */
 import type { Logger } from "pino";
+import { redactText, redactUrl } from "../redact.js";
 import type { EphemeralStore, PresenceStore, RateLimiter, RevocationStore, SocketLeaseStore } from "../types.js";
 import { createMemoryStores } from "./memory.js";
 import { createRedisStores } from "./redis.js";
@@ -33,7 +34,7 @@ export async function createStores(opts: CreateStoresOptions): Promise<Stores> {
       await stores.ping();
     } catch (err) {
       await stores.close();
-      throw new Error(`cannot reach Redis at ${redactUrl(opts.redisUrl)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`cannot reach Redis at ${redactUrl(opts.redisUrl)}: ${redactText(err instanceof Error ? err.message : String(err))}`, { cause: err });
     }
     opts.logger.info({ redis: redactUrl(opts.redisUrl), keyPrefix: opts.keyPrefix ?? "" }, "stores: redis");
     return stores;
@@ -41,15 +42,4 @@ export async function createStores(opts: CreateStoresOptions): Promise<Stores> {
   const mem = createMemoryStores();
   opts.logger.debug("stores: in memory");
   return { ...mem, ping: async () => {}, close: async () => mem.close() };
-}
-
-/** Connection strings may carry a password; never log it. */
-function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "<invalid url>";
-  }
 }

@@ -11,6 +11,7 @@ import { chatSubjects } from "../events/subjects.js";
 import { findMembership, lockConversation, refreshMemberCount } from "../store/conversations.js";
 import { countInviteUse, findInvite, insertInvite, revokeInvite } from "../store/invites.js";
 import { members, type InviteRow } from "../store/schema.js";
+import { blockedByInviteAuthority } from "../store/social-graph.js";
 import { invalid } from "../validation.js";
 import { conversationFor, conversationForEvent } from "./views.js";
 
@@ -72,6 +73,13 @@ export async function revokeInviteCode(ctx: ChatContext, me: string, code: strin
   await revokeInvite(ctx.db, code);
 }
 
+/**
+ * Redeems an invite. Refused, as if the code were unknown, when the invite's
+ * creator or a current admin has blocked the joiner: they decide who is in the
+ * group, and a code is an open door rather than a decision about this joiner,
+ * so a forwarded or leaked code must not walk someone any of them blocked past
+ * them. The answer does not reveal the block (services/chat/README.md, Blocks).
+ */
 export async function joinByInvite(ctx: ChatContext, me: string, code: string): Promise<Conversation> {
   const row = await ctx.db.transaction(async (tx) => {
     // Invite before conversation, always: the lock order that keeps uses exact.
@@ -84,6 +92,9 @@ export async function joinByInvite(ctx: ChatContext, me: string, code: string): 
     if (invite.expiresAt.getTime() <= Date.now()) throw new ConnectError("invite has expired", Code.FailedPrecondition);
     if (invite.maxUses > 0 && invite.uses >= invite.maxUses) {
       throw new ConnectError("invite has reached its maximum number of uses", Code.FailedPrecondition);
+    }
+    if (await blockedByInviteAuthority(tx, conversation.id, invite.createdBy, me)) {
+      throw new ConnectError("invite not found", Code.NotFound);
     }
     await tx.insert(members).values({ conversationId: conversation.id, userId: me, role: "member", joinedAt: new Date() });
     await countInviteUse(tx, code);

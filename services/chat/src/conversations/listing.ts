@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { ConversationHeadSchema } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { requireMember } from "../access.js";
 import type { ChatContext } from "../context.js";
-import { decodeCursor, encodeCursor } from "../cursor.js";
+import { conversationPageTokens } from "../cursor.js";
 import { toConversation } from "../mappers.js";
 import { headsOf, lastMessagesOf, listConversationsOf, membersOf, searchGroupsOf, type ConversationWithMe } from "../store/conversations.js";
 import { conversationFor } from "./views.js";
@@ -32,7 +32,7 @@ export async function listConversations(
   pageSize: number,
   pageToken: string,
 ): Promise<{ conversations: Conversation[]; nextPageToken: string }> {
-  const after = decodeCursor(pageToken);
+  const after = conversationPageTokens.decode(pageToken);
   const rows = await listConversationsOf(ctx.db, me, after, pageSize + 1);
   const page = rows.slice(0, pageSize);
   const last = page.at(-1);
@@ -40,7 +40,7 @@ export async function listConversations(
     conversations: await present(ctx, page),
     nextPageToken:
       rows.length > pageSize && last !== undefined
-        ? encodeCursor({ at: last.conversation.lastActivityAt, id: last.conversation.id })
+        ? conversationPageTokens.encode({ at: last.conversation.lastActivityAt, id: last.conversation.id })
         : "",
   };
 }

@@ -1,11 +1,16 @@
-/** EditMessage and DeleteMessage: author only, on a message they can still see. */
+/**
+ * EditMessage and DeleteMessage: author only, on a message they can still see,
+ * and never into a direct chat with a block either way (an edit or a delete
+ * reaches the other side live, like a send).
+ */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { eq } from "drizzle-orm";
 import type { Database } from "@parley/platform";
 import type { ChatContext } from "../context.js";
 import { enqueueMessageEvent } from "../events/publish.js";
 import { chatSubjects } from "../events/subjects.js";
-import { findMembership, memberIds } from "../store/conversations.js";
+import { requireNoBlockInDirect } from "../conversations/social-checks.js";
+import { findConversation, findMembership, memberIds } from "../store/conversations.js";
 import { messages, type MessageRow } from "../store/schema.js";
 
 function messageNotFound(): ConnectError {
@@ -20,6 +25,9 @@ async function lockOwnMessage(tx: Database, me: string, messageId: string): Prom
   if (message.senderId !== me) {
     throw new ConnectError("only the author can change a message", Code.PermissionDenied);
   }
+  const conversation = await findConversation(tx, message.conversationId);
+  if (conversation === undefined) throw messageNotFound();
+  await requireNoBlockInDirect(tx, conversation);
   return message;
 }
 

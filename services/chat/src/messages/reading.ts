@@ -1,10 +1,11 @@
 /** ListMessages, MarkRead, SearchMessages. */
 import type { ChatContext } from "../context.js";
 import { requireMember } from "../access.js";
-import { decodeCursor, encodeCursor } from "../cursor.js";
+import { messageSearchPageTokens } from "../cursor.js";
 import { enqueueReadReceipt } from "../events/publish.js";
 import { unreadCount } from "../mappers.js";
 import { memberIds } from "../store/conversations.js";
+import { directPairBlocked } from "../store/social-graph.js";
 import { advanceReadSeq, pageOfHistory, searchMessagesOf, type ListDirectionName } from "../store/messages.js";
 import type { MessageRow } from "../store/schema.js";
 
@@ -22,7 +23,9 @@ export async function listMessages(
 
 /**
  * Moves the read cursor forward only, clamped to last_seq. A receipt is
- * emitted only when the cursor actually moved.
+ * emitted only when the cursor actually moved. In a direct chat with a block
+ * either way the receipt goes to the reader's own devices only: the cursor is
+ * the reader's, but "read" must not reach the other side.
  */
 export async function markRead(
   ctx: ChatContext,
@@ -35,7 +38,8 @@ export async function markRead(
     const target = seq < conversation.lastSeq ? seq : conversation.lastSeq;
     const readSeq = (await advanceReadSeq(tx, conversationId, me, target)) ?? mine.readSeq;
     if (readSeq > mine.readSeq) {
-      await enqueueReadReceipt(tx, { conversationId, userId: me, readSeq, recipientIds: await memberIds(tx, conversationId) });
+      const recipientIds = (await directPairBlocked(tx, conversation)) ? [me] : await memberIds(tx, conversationId);
+      await enqueueReadReceipt(tx, { conversationId, userId: me, readSeq, recipientIds });
     }
     return { readSeq, unreadCount: unreadCount(conversation.lastSeq, readSeq) };
   });
@@ -49,13 +53,13 @@ export async function searchMessages(
   pageSize: number,
   pageToken: string,
 ): Promise<{ rows: MessageRow[]; nextPageToken: string }> {
-  const after = decodeCursor(pageToken);
+  const after = messageSearchPageTokens.decode(pageToken);
   if (conversationId !== undefined) await requireMember(ctx.db, conversationId, me);
   const rows = await searchMessagesOf(ctx.db, me, query, conversationId, after, pageSize + 1);
   const page = rows.slice(0, pageSize);
   const last = page.at(-1);
   return {
     rows: page,
-    nextPageToken: rows.length > pageSize && last !== undefined ? encodeCursor({ at: last.createdAt, id: last.id }) : "",
+    nextPageToken: rows.length > pageSize && last !== undefined ? messageSearchPageTokens.encode({ at: last.createdAt, id: last.id }) : "",
   };
 }

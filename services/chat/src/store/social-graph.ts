@@ -1,7 +1,7 @@
 /** Chat's projection of identity's social graph, and the checks built on it. */
-import { and, eq, inArray, or } from "drizzle-orm";
+import { and, eq, inArray, or, sql } from "drizzle-orm";
 import type { Database } from "@parley/platform";
-import { blocks, friendships } from "./schema.js";
+import { blocks, friendships, members } from "./schema.js";
 
 function orderedPair(x: string, y: string): [string, string] {
   return x < y ? [x, y] : [y, x];
@@ -65,4 +65,33 @@ export async function blockedEitherWayAmong(db: Database, me: string, others: st
 
 export async function blockedEitherWay(db: Database, x: string, y: string): Promise<boolean> {
   return (await blockedEitherWayAmong(db, x, [y])).size > 0;
+}
+
+/** Whether `conversation` is a direct chat whose two members have a block between them, either way. */
+export function directPairBlocked(db: Database, conversation: { kind: string; directLo: string | null; directHi: string | null }): Promise<boolean> {
+  const { kind, directLo: lo, directHi: hi } = conversation;
+  if (kind !== "direct" || lo === null || hi === null) return Promise.resolve(false);
+  return blockedEitherWay(db, lo, hi);
+}
+
+/**
+ * Whether the invite's creator or any current admin of the conversation has
+ * blocked `joinerId`: the people who decide who is in a group.
+ */
+export async function blockedByInviteAuthority(
+  db: Database,
+  conversationId: string,
+  inviteCreatorId: string,
+  joinerId: string,
+): Promise<boolean> {
+  const admins = db
+    .select({ id: members.userId })
+    .from(members)
+    .where(and(eq(members.conversationId, conversationId), eq(members.role, "admin")));
+  const [row] = await db
+    .select({ blocked: sql<boolean>`true` })
+    .from(blocks)
+    .where(and(eq(blocks.blockedId, joinerId), or(eq(blocks.blockerId, inviteCreatorId), inArray(blocks.blockerId, admins))))
+    .limit(1);
+  return row !== undefined;
 }

@@ -1,12 +1,17 @@
 /**
  * Page tokens are an opaque offset. Lists here are small (friends, requests,
  * search hits ranked by similarity, where keysets don't apply), so an offset
- * is simple and correct enough; clients must treat the token as opaque.
+ * is simple and correct enough; clients must treat the token as opaque. The
+ * platform codec parses them strictly (malformed → `invalid_argument`).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { offsetPageTokens } from "@parley/platform/page-token";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
+/** Deeper than any list here; an OFFSET this large still costs the database little. */
+const MAX_OFFSET = 1_000_000;
+const pageTokens = offsetPageTokens("identity.offset", MAX_OFFSET);
 
 export interface Page {
   limit: number;
@@ -21,10 +26,7 @@ export function parsePage(pageSize: number, pageToken: string): Page {
 }
 
 function decodeOffset(token: string): number {
-  if (token === "") return 0;
-  const match = /^o(\d{1,9})$/.exec(Buffer.from(token, "base64url").toString("utf8"));
-  if (!match?.[1]) throw new ConnectError("page_token is invalid", Code.InvalidArgument);
-  return Number(match[1]);
+  return pageTokens.decode(token) ?? 0;
 }
 
 /**
@@ -32,7 +34,8 @@ function decodeOffset(token: string): number {
  * page exists. Returns the rows to send and the next token ("" = last page).
  */
 export function pageOf<T>(rows: T[], page: Page): { items: T[]; nextPageToken: string } {
-  if (rows.length <= page.limit) return { items: rows, nextPageToken: "" };
-  const next = Buffer.from(`o${page.offset + page.limit}`, "utf8").toString("base64url");
-  return { items: rows.slice(0, page.limit), nextPageToken: next };
+  const nextOffset = page.offset + page.limit;
+  // Past MAX_OFFSET the list ends: a token we would refuse is never handed out.
+  if (rows.length <= page.limit || nextOffset > MAX_OFFSET) return { items: rows.slice(0, page.limit), nextPageToken: "" };
+  return { items: rows.slice(0, page.limit), nextPageToken: pageTokens.encode(nextOffset) };
 }

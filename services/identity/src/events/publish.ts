@@ -6,10 +6,12 @@ import {
   BlockEventSchema,
   FriendRequestEventSchema,
   FriendshipEventSchema,
+  RegistrationAttemptedEventSchema,
+  UserDeletedEventSchema,
   UserRegisteredEventSchema,
   UserUpdatedEventSchema,
 } from "@parley/gen/parley/identity/v1/events_pb";
-import { enqueueEvent, type Database } from "@parley/platform";
+import { enqueueEvent, sealSecret, type Database } from "@parley/platform";
 import type { OrderedPair } from "../domain/pair.js";
 import { toPublicUser } from "../handlers/mappers.js";
 import { outbox, type UserRow } from "../store/schema.js";
@@ -18,27 +20,40 @@ export const subjects = {
   userRegistered: "parley.identity.user.registered",
   verificationRequested: "parley.identity.user.verification_requested",
   userUpdated: "parley.identity.user.updated",
+  registrationAttempted: "parley.identity.user.registration_attempted",
+  userDeleted: "parley.identity.user.deleted",
   friendRequest: (verb: "created" | "accepted" | "rejected" | "canceled") => `parley.identity.friend_request.${verb}`,
   friendship: (verb: "created" | "removed") => `parley.identity.friendship.${verb}`,
   block: (verb: "created" | "removed") => `parley.identity.block.${verb}`,
 } as const;
 
 /**
- * The raw verification token travels in the event: the stream is internal,
- * and the notification service needs it to build the link it mails.
+ * The verification token travels sealed for notification (it builds the link
+ * it mails): streams keep events for days and are read by every consumer, so
+ * the raw token never enters the outbox or the stream. Bound to the user id.
  */
 export function enqueueVerificationMail(
   tx: Database,
   kind: "registered" | "resend",
   user: UserRow,
   verificationToken: string,
+  key: Uint8Array,
 ): Promise<unknown> {
   const subject = kind === "registered" ? subjects.userRegistered : subjects.verificationRequested;
   return enqueueEvent(tx, outbox, subject, UserRegisteredEventSchema, {
     user: toPublicUser(user),
     email: user.email,
-    verificationToken,
+    sealedVerificationToken: sealSecret(key, verificationToken, user.id),
   });
+}
+
+/** Register with the address of a verified account: the owner is told, the caller is not. */
+export function enqueueRegistrationAttempted(tx: Database, user: UserRow): Promise<unknown> {
+  return enqueueEvent(tx, outbox, subjects.registrationAttempted, RegistrationAttemptedEventSchema, { userId: user.id, email: user.email });
+}
+
+export function enqueueUserDeleted(tx: Database, userId: string): Promise<unknown> {
+  return enqueueEvent(tx, outbox, subjects.userDeleted, UserDeletedEventSchema, { userId });
 }
 
 export function enqueueUserUpdated(tx: Database, user: UserRow): Promise<unknown> {

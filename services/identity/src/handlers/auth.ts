@@ -1,10 +1,8 @@
 /** parley.identity.v1.AuthService: accounts, email verification and sessions. */
-import { randomUUID } from "node:crypto";
 import { timestampFromDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { AuthService } from "@parley/gen/parley/identity/v1/auth_pb";
 import { requireUser, type PlatformDeps } from "@parley/platform";
-import { violatedUniqueIndex } from "../domain/errors.js";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../domain/passwords.js";
 import { looksLikeOpaqueToken } from "../domain/secrets.js";
 import {
@@ -15,12 +13,14 @@ import {
   normalizeUsername,
   PASSWORD_MAX,
 } from "../domain/validation.js";
-import { enqueueUserUpdated, enqueueVerificationMail } from "../events/publish.js";
+import { enqueueUserUpdated } from "../events/publish.js";
 import type { Sessions } from "../sessions.js";
-import { findUserByEmail, findUserByUsername, insertUser, markEmailVerified } from "../store/users.js";
-import { consumeVerificationToken, issueVerificationToken } from "../store/verification-tokens.js";
+import { findUserByEmail, findUserByUsername, markEmailVerified } from "../store/users.js";
+import { consumeVerificationToken } from "../store/verification-tokens.js";
 import { clearLoginAttempts, limitLoginAttempts, limitVerificationMail, loginTarget } from "./auth-limits.js";
 import { toUserWithEmail } from "./mappers.js";
+import { registerAccount } from "./register.js";
+import { resendVerificationMail } from "./resend-verification.js";
 
 const invalid = (message: string) => new ConnectError(message, Code.InvalidArgument);
 const WRONG_CREDENTIALS = "wrong login or password";
@@ -36,22 +36,7 @@ export function authService(deps: PlatformDeps, sessions: Sessions): ServiceImpl
       checkPasswordStrength(req.password, email, username);
       await limitVerificationMail(deps, email);
       const passwordHash = await hashPassword(req.password);
-      try {
-        const user = await db.transaction(async (tx) => {
-          const row = await insertUser(tx, { id: randomUUID(), email, username, displayName, passwordHash });
-          const token = await issueVerificationToken(tx, row.id);
-          await enqueueVerificationMail(tx, "registered", row, token);
-          return row;
-        });
-        return { user: toUserWithEmail(user) };
-      } catch (err) {
-        // The unique indexes decide, not a prior SELECT: two concurrent
-        // registrations of one address can't both pass.
-        const index = violatedUniqueIndex(err);
-        if (index === "users_email_lower_key") throw new ConnectError("email is already registered", Code.AlreadyExists);
-        if (index === "users_username_lower_key") throw new ConnectError("username is already taken", Code.AlreadyExists);
-        throw err;
-      }
+      return { user: await registerAccount(deps, { email, username, displayName, passwordHash }) };
     },
 
     async verifyEmail(req) {
@@ -71,14 +56,7 @@ export function authService(deps: PlatformDeps, sessions: Sessions): ServiceImpl
     async resendVerification(req) {
       const email = normalizeEmail(req.email);
       await limitVerificationMail(deps, email);
-      const user = await findUserByEmail(db, email);
-      // Same (empty) answer for unknown, verified and unverified addresses.
-      if (user && user.emailVerifiedAt === null) {
-        await db.transaction(async (tx) => {
-          const token = await issueVerificationToken(tx, user.id);
-          await enqueueVerificationMail(tx, "resend", user, token);
-        });
-      }
+      await resendVerificationMail(deps, email);
       return {};
     },
 

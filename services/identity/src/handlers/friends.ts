@@ -19,12 +19,12 @@ import { normalizeEmail, requireUuid } from "../domain/validation.js";
 import { enqueueBlock, enqueueFriendRequest, enqueueFriendship } from "../events/publish.js";
 import {
   areFriends,
-  blockedEitherWay,
   closeFriendRequest,
   deleteBlock,
   deleteFriendship,
   findFriendRequest,
   findPendingRequestBetween,
+  hasBlocked,
   insertBlock,
   insertFriendRequest,
   insertFriendship,
@@ -69,9 +69,11 @@ export function friendService(deps: PlatformDeps): ServiceImpl<typeof FriendServ
       try {
         requestId = await db.transaction(async (tx) => {
           await lockPair(tx, me, target.id);
-          // Same answer whoever blocked whom, so a block stays invisible to the blocked user.
-          if (await blockedEitherWay(tx, me, target.id)) {
-            throw new ConnectError("you can't send a friend request to this user", Code.PermissionDenied);
+          // The blocked user is told what an unknown user gets (GetUser and search hide the blocker
+          // too), so a request is no oracle for "who blocked me"; the blocker knows their own block.
+          if (await hasBlocked(tx, target.id, me)) throw userNotFound();
+          if (await hasBlocked(tx, me, target.id)) {
+            throw new ConnectError("you blocked this user; unblock them to send a friend request", Code.PermissionDenied);
           }
           if (await areFriends(tx, me, target.id)) throw new ConnectError("you are already friends with this user", Code.AlreadyExists);
           const pending = await findPendingRequestBetween(tx, me, target.id);

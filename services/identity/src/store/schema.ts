@@ -26,6 +26,8 @@ export const users = identity.table(
   (t) => [
     uniqueIndex("users_email_lower_key").on(sql`lower(${t.email})`),
     uniqueIndex("users_username_lower_key").on(sql`lower(${t.username})`),
+    // The expiry sweep reads unverified accounts oldest first (src/unverified-sweep.ts).
+    index("users_unverified_created_idx").on(t.createdAt).where(sql`${t.emailVerifiedAt} is null`),
   ],
 );
 
@@ -42,7 +44,12 @@ export const emailVerificationTokens = identity.table(
     usedAt: at("used_at"),
     createdAt: at("created_at").notNull().defaultNow(),
   },
-  (t) => [uniqueIndex("email_verification_tokens_hash_key").on(t.tokenHash), index("email_verification_tokens_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("email_verification_tokens_hash_key").on(t.tokenHash),
+    index("email_verification_tokens_user_idx").on(t.userId),
+    // Retention deletes expired tokens by age (store/retention.ts).
+    index("email_verification_tokens_expires_idx").on(t.expiresAt),
+  ],
 );
 
 export const SESSION_REVOKE_REASONS = ["logout", "reuse_detected"] as const;
@@ -98,6 +105,8 @@ export const refreshTokens = identity.table(
     uniqueIndex("refresh_tokens_hash_key").on(t.tokenHash),
     index("refresh_tokens_family_idx").on(t.familyId),
     index("refresh_tokens_user_idx").on(t.userId),
+    // Retention deletes expired tokens by age (store/retention.ts).
+    index("refresh_tokens_expires_idx").on(t.expiresAt),
   ],
 );
 

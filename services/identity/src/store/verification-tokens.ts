@@ -5,10 +5,12 @@ import type { Database } from "@parley/platform";
 import { hashToken, newOpaqueToken } from "../domain/secrets.js";
 import { emailVerificationTokens } from "./schema.js";
 
-export const VERIFICATION_TOKEN_TTL_MS = 24 * 3600 * 1000;
-
-/** Issues a new token and voids every earlier one of the user: only the latest link works. */
-export async function issueVerificationToken(tx: Database, userId: string): Promise<string> {
+/**
+ * Issues a new token and voids every earlier one of the user: only the latest link works.
+ * `expiresAt` is the account's verification deadline (see unverified-accounts.ts): no link
+ * outlives the account it verifies.
+ */
+export async function issueVerificationToken(tx: Database, userId: string, expiresAt: Date): Promise<string> {
   await tx
     .update(emailVerificationTokens)
     .set({ usedAt: sql`now()` })
@@ -18,7 +20,7 @@ export async function issueVerificationToken(tx: Database, userId: string): Prom
     id: randomUUID(),
     userId,
     tokenHash: hashToken(token),
-    expiresAt: new Date(Date.now() + VERIFICATION_TOKEN_TTL_MS),
+    expiresAt,
   });
   return token;
 }

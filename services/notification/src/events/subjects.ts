@@ -2,6 +2,7 @@
 export const IDENTITY = {
   userRegistered: "parley.identity.user.registered",
   verificationRequested: "parley.identity.user.verification_requested",
+  registrationAttempted: "parley.identity.user.registration_attempted",
   friendRequestCreated: "parley.identity.friend_request.created",
   friendRequestAccepted: "parley.identity.friend_request.accepted",
   blockCreated: "parley.identity.block.created",

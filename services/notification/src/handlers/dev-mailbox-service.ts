@@ -1,4 +1,4 @@
-/** parley.notification.v1.DevMailboxService: mounted only without SMTP_URL (public, dev only). */
+/** parley.notification.v1.DevMailboxService: public, mounted only with DEV_MAILBOX=true and no SMTP_URL (embedded development). */
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { DevMailboxService, type ListDevMailRequest } from "@parley/gen/parley/notification/v1/notification_pb";
 import type { DevMailbox } from "../mail/dev-mailbox.js";

@@ -23,7 +23,7 @@ export function routeNotificationService(router: ConnectRouter, db: Database): v
         throw new ConnectError(`page_size must be between 1 and ${MAX_PAGE_SIZE} (0 = ${DEFAULT_PAGE_SIZE})`, Code.InvalidArgument);
       }
       const pageSize = req.pageSize || DEFAULT_PAGE_SIZE;
-      const after = req.pageToken ? decodePageToken(req.pageToken) : undefined;
+      const after = decodePageToken(req.pageToken);
       // One extra row tells whether another page exists without a count query.
       const rows = await listNotifications(db, me.userId, { limit: pageSize + 1, unreadOnly: req.unreadOnly, after });
       const page = rows.slice(0, pageSize);

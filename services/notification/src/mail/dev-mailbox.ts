@@ -1,7 +1,9 @@
 /**
- * Embedded-mode stand-in for SMTP: keeps the last mails per recipient in
- * memory (served by DevMailboxService) and logs each link, so a developer can
- * verify an account without a mail server. Never used when SMTP_URL is set.
+ * Embedded-development stand-in for SMTP (DEV_MAILBOX=true, refused in
+ * production): keeps recent mails in memory, served by the public
+ * DevMailboxService so a developer can verify an account without a mail
+ * server. Bounded per recipient and in total (oldest evicted), and it logs
+ * neither recipients nor links: a link verifies whoever opens it.
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -9,25 +11,43 @@ import { DevMailSchema, type DevMail } from "@parley/gen/parley/notification/v1/
 import type { Logger } from "@parley/platform";
 import type { Mailer, OutgoingMail } from "./mailer.js";
 
-const KEPT_PER_RECIPIENT = 50;
+export interface DevMailboxLimits {
+  perRecipient: number;
+  total: number;
+}
+
+export const DEFAULT_DEV_MAILBOX_LIMITS: DevMailboxLimits = { perRecipient: 20, total: 1000 };
 
 export class DevMailbox implements Mailer {
-  private readonly byRecipient = new Map<string, DevMail[]>();
+  /** Oldest first, across recipients; at most `limits.total` entries, so scans stay cheap. */
+  private readonly mails: DevMail[] = [];
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly limits: DevMailboxLimits = DEFAULT_DEV_MAILBOX_LIMITS,
+  ) {}
 
   async send(mail: OutgoingMail): Promise<void> {
     const to = normalizeAddress(mail.to);
-    const kept = this.byRecipient.get(to) ?? [];
-    kept.push(create(DevMailSchema, { to, subject: mail.subject, text: mail.text, link: mail.link, sentAt: timestampFromDate(new Date()) }));
-    if (kept.length > KEPT_PER_RECIPIENT) kept.splice(0, kept.length - KEPT_PER_RECIPIENT);
-    this.byRecipient.set(to, kept);
-    this.logger.info({ to, subject: mail.subject, link: mail.link }, "dev mailbox: mail kept instead of sent");
+    this.mails.push(create(DevMailSchema, { to, subject: mail.subject, text: mail.text, link: mail.link, sentAt: timestampFromDate(new Date()) }));
+    let kept = 0;
+    for (let i = this.mails.length - 1; i >= 0; i--) {
+      if (this.mails[i]?.to !== to) continue;
+      if (++kept > this.limits.perRecipient) this.mails.splice(i, 1);
+    }
+    if (this.mails.length > this.limits.total) this.mails.splice(0, this.mails.length - this.limits.total);
+    this.logger.debug({ subject: mail.subject }, "dev mailbox: mail kept instead of sent");
   }
 
   /** Newest first. */
   list(to: string): DevMail[] {
-    return [...(this.byRecipient.get(normalizeAddress(to)) ?? [])].reverse();
+    const address = normalizeAddress(to);
+    return this.mails.filter((m) => m.to === address).reverse();
+  }
+
+  /** How many mails are kept in all (for tests of the bound). */
+  size(): number {
+    return this.mails.length;
   }
 
   close(): void {}

@@ -1,9 +1,10 @@
 /**
  * Keyset page tokens for the newest-first list: the (created_at, id) of the
  * last row of the previous page, so pages stay stable while new notifications
- * arrive at the top.
+ * arrive at the top. Parsed strictly by the platform codec: a malformed token
+ * is `invalid_argument` and never reaches a query.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { timeIdPageTokens } from "@parley/platform/page-token";
 
 export interface PagePosition {
   createdAt: Date;
@@ -11,18 +12,16 @@ export interface PagePosition {
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const pageTokens = timeIdPageTokens("notification.feed");
 
 export function encodePageToken(position: PagePosition): string {
-  return Buffer.from(`${position.createdAt.getTime()}:${position.id}`).toString("base64url");
+  return pageTokens.encode({ at: position.createdAt, id: position.id });
 }
 
-export function decodePageToken(token: string): PagePosition {
-  const [ms, id, ...rest] = Buffer.from(token, "base64url").toString("utf8").split(":");
-  const createdAtMs = Number(ms);
-  if (rest.length > 0 || !Number.isSafeInteger(createdAtMs) || id === undefined || !uuidPattern.test(id)) {
-    throw new ConnectError("page_token is not a token this service issued", Code.InvalidArgument);
-  }
-  return { createdAt: new Date(createdAtMs), id };
+/** "" (first page) → undefined. */
+export function decodePageToken(token: string): PagePosition | undefined {
+  const p = pageTokens.decode(token);
+  return p && { createdAt: p.at, id: p.id };
 }
 
 export function isNotificationId(value: string): boolean {

@@ -31,6 +31,8 @@ export const notifications = notificationSchema.table(
     index("notifications_user_created_idx").on(t.userId, t.createdAt.desc(), t.id.desc()),
     index("notifications_user_unread_idx").on(t.userId).where(sql`${t.readAt} is null`),
     uniqueIndex("notifications_user_source_event_uq").on(t.userId, t.sourceEventId),
+    // Retention deletes read notifications by age (store/retention.ts).
+    index("notifications_read_at_idx").on(t.readAt).where(sql`${t.readAt} is not null`),
   ],
 );
 

@@ -8,6 +8,7 @@ import { EdgeDeliverySchema } from "@parley/gen/parley/realtime/v1/frames_pb";
 import type { Subscription } from "@parley/platform";
 import { OutFrame } from "../handlers/codec.js";
 import type { EdgeContext } from "../handlers/context.js";
+import { applyConversationChange, hasLeft } from "./membership-changes.js";
 import { edgeDeliverySubject } from "./subjects.js";
 
 /** Deliveries in flight at once (also the bus's pull batch size). */
@@ -26,16 +27,18 @@ export async function startNodeConsumer(ctx: EdgeContext): Promise<Subscription>
       const delivery = fromBinary(EdgeDeliverySchema, msg.data);
       if (!delivery.frame) return;
       const out = new OutFrame(delivery.frame);
-      const ephemeral = out.frame.kind.case === "typing";
+      const kind = out.frame.kind;
       for (const userId of delivery.userIds) {
         const sockets = ctx.registry.socketsOf(userId);
         if (!sockets) continue;
         for (const conn of sockets) {
           // Typing expires in seconds: re-sending it later would be wrong, so it is not acked.
-          if (ephemeral) {
-            if (conn.helloReceived) conn.sendControl(out);
+          if (kind.case === "typing") {
+            if (conn.helloReceived && !hasLeft(conn, kind.value.conversationId)) conn.sendControl(out);
           } else {
             conn.deliver(out);
+            // Membership changes end that conversation's streams on this socket now (membership-changes.ts).
+            if (kind.case === "conversation") applyConversationChange(ctx, conn, kind.value);
           }
         }
       }

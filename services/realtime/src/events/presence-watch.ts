@@ -4,8 +4,8 @@
  * connect/disconnect of any user, independent of group sizes, where pushing
  * each change to every co-member would fan out by group size on every connect.
  * A change of user X goes to the local sockets watching a conversation with X,
- * except sockets of users X blocked (the shared block projection, read only
- * when some local socket watches X) and X's friends, who already get it
+ * except sockets of users on either side of a block with X (the shared block
+ * projection, read only when some local socket watches X) and X's friends, who already get it
  * through the router.
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
@@ -13,7 +13,7 @@ import { PresenceChangedSchema, PresenceEventSchema } from "@parley/gen/parley/r
 import type { Subscription } from "@parley/platform";
 import { OutFrame, serverFrame } from "../handlers/codec.js";
 import type { EdgeContext } from "../handlers/context.js";
-import { blockedBy } from "../store/blocks.js";
+import { blockedEitherWay } from "../store/blocks.js";
 import { SUBJECT_PRESENCE_CHANGED } from "./subjects.js";
 
 export async function startPresenceWatch(ctx: EdgeContext): Promise<Subscription> {
@@ -23,7 +23,8 @@ export async function startPresenceWatch(ctx: EdgeContext): Promise<Subscription
     handler: async (msg) => {
       const e = fromBinary(PresenceEventSchema, msg.data);
       if (!ctx.presenceSubscriptions.watchersOf(e.userId)) return;
-      const hidden = await blockedBy(ctx.deps.ephemeral, e.userId);
+      // Either side of a block: X's presence reaches neither whom X blocked nor who blocked X.
+      const hidden = await blockedEitherWay(ctx.deps.ephemeral, e.userId);
       // Re-read after the await: sockets may have unsubscribed or closed meanwhile.
       const watchers = ctx.presenceSubscriptions.watchersOf(e.userId);
       if (!watchers) return;

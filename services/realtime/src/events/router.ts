@@ -15,7 +15,7 @@ import { EdgeDeliverySchema } from "@parley/gen/parley/realtime/v1/frames_pb";
 import type { BusMessage, EventBus, PresenceStore, Subscription } from "@parley/platform";
 import type { RealtimeMetrics } from "../metrics.js";
 import { routesForEvent } from "./frame-routes.js";
-import { ROUTER_DURABLE, ROUTER_SUBJECTS, edgeDeliverySubject } from "./subjects.js";
+import { ROUTER_DURABLE, ROUTER_EVENT_SUBJECTS, ROUTER_SIGNAL_SUBJECTS, SIGNAL_ROUTER_DURABLE, edgeDeliverySubject } from "./subjects.js";
 
 export interface RouterDeps {
   bus: EventBus;
@@ -25,12 +25,20 @@ export interface RouterDeps {
 }
 
 export async function startRouter(deps: RouterDeps): Promise<Subscription> {
-  return deps.bus.consume({
-    durable: ROUTER_DURABLE,
-    subjects: ROUTER_SUBJECTS,
-    concurrency: deps.concurrency,
-    handler: (msg) => routeEvent(deps, msg),
-  });
+  const consumers = [
+    { durable: ROUTER_DURABLE, subjects: ROUTER_EVENT_SUBJECTS },
+    { durable: SIGNAL_ROUTER_DURABLE, subjects: ROUTER_SIGNAL_SUBJECTS },
+  ];
+  const subs: Subscription[] = [];
+  try {
+    for (const c of consumers) {
+      subs.push(await deps.bus.consume({ ...c, concurrency: deps.concurrency, handler: (msg) => routeEvent(deps, msg) }));
+    }
+  } catch (err) {
+    await Promise.all(subs.map((s) => s.stop()));
+    throw err;
+  }
+  return { stop: async () => void (await Promise.all(subs.map((s) => s.stop()))) };
 }
 
 export async function routeEvent(deps: Pick<RouterDeps, "bus" | "presence" | "metrics">, msg: BusMessage): Promise<void> {

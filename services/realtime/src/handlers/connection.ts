@@ -131,9 +131,8 @@ export class Connection {
   readonly openedAtMs = Date.now();
   lastTypingMs = 0;
   badFrames = 0;
-  /** Per-socket caches for typing (lazy: most sockets never type). */
+  /** Per-socket member cache for typing (lazy: most sockets never type). */
   memberCache: Map<string, { memberIds: string[]; untilMs: number }> | undefined;
-  blockedCache: { ids: Set<string>; untilMs: number } | undefined;
   /** Cursors of a Hello{more: true} still arriving in ResumeCursors frames (see resume.ts). */
   collectingCursors: Map<string, bigint> | undefined;
   /** Bumped per PresenceSubscribe: an older request still awaiting chat must not install itself. */

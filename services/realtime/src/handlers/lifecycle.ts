@@ -146,11 +146,13 @@ async function welcome(ctx: EdgeContext, conn: Connection, first: boolean): Prom
   try {
     // Every socket gets its own lookup: a new device must learn who is online
     // now, not only the changes that happen after it connected.
-    const [friendIds, blockedIds] = await Promise.all([ctx.peers.friendIds(conn.token), ctx.peers.blockedIds(conn.token)]);
-    ctx.registry.setFriends(userId, friendIds);
     // Heal the block projection (events may have been lost) before announcing this user online,
     // so the announcement is already filtered by the current blocks.
-    await refreshBlocks(ctx.deps.ephemeral, userId, blockedIds);
+    const [friendIds] = await Promise.all([
+      ctx.peers.friendIds(conn.token),
+      refreshBlocks(ctx.deps.ephemeral, userId, () => ctx.peers.blockedIds(conn.token)),
+    ]);
+    ctx.registry.setFriends(userId, friendIds);
     if (announceOnline) await publishPresence(ctx, userId, true, Date.now(), friendIds);
     await sendPresenceSnapshot(ctx, conn, friendIds);
   } catch (err) {

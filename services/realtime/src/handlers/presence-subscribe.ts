@@ -1,14 +1,17 @@
 /**
  * PresenceSubscribe: presence of the members of the conversation a socket is
  * viewing. Membership is chat's (GetConversation with the socket owner's
- * token); members who blocked the viewer are left out. The subscription is
+ * token); members on either side of a block with the viewer are left out.
+ * A removal from the conversation delivered meanwhile wins over a chat answer
+ * read before it (events/membership-changes.ts). The subscription is
  * recorded before the snapshot is read, so a change published meanwhile is
  * either in the snapshot or delivered after it (PresenceChanged is idempotent).
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { PresenceChangedSchema } from "@parley/gen/parley/realtime/v1/frames_pb";
-import { blockersOf } from "../store/blocks.js";
+import { hasLeft } from "../events/membership-changes.js";
+import { blockedEitherWay } from "../store/blocks.js";
 import { OutFrame, serverFrame } from "./codec.js";
 import type { Connection } from "./connection.js";
 import type { EdgeContext } from "./context.js";
@@ -20,19 +23,21 @@ export async function handlePresenceSubscribe(ctx: EdgeContext, conn: Connection
   ctx.presenceSubscriptions.unsubscribe(conn);
   if (!conversationId) return;
   const superseded = () => conn.closed || seq !== conn.presenceSubscribeSeq;
+  // A chat answer read before a removal that was delivered since is stale: install nothing.
+  const stale = () => superseded() || hasLeft(conn, conversationId);
   try {
     const { memberIds } = await ctx.peers.conversation(conn.token, conversationId);
-    if (superseded()) return;
+    if (stale()) return;
     const others = memberIds.filter((id) => id !== conn.userId).slice(0, ctx.tuning.maxPresenceMembers);
-    const blockers = await blockersOf(ctx.deps.ephemeral, conn.userId, others);
-    if (superseded()) return;
-    // Every member is watched, blockers included: the live path re-checks blocks per change, so
-    // an unblock shows the member's next change without a new subscription.
+    const hidden = await blockedEitherWay(ctx.deps.ephemeral, conn.userId);
+    if (stale()) return;
+    // Every member is watched, blocked ones included: the live path re-checks blocks per change,
+    // so an unblock shows the member's next change without a new subscription.
     ctx.presenceSubscriptions.subscribe(conn, conversationId, others);
-    const visible = others.filter((id) => !blockers.has(id));
+    const visible = others.filter((id) => !hidden.has(id));
     if (visible.length === 0) return;
     const presence = await ctx.deps.presence.info(visible);
-    if (superseded()) return;
+    if (stale()) return;
     for (const [userId, info] of presence) {
       const changed = create(PresenceChangedSchema, {
         userId,

@@ -1,14 +1,18 @@
 /**
  * Typing signals: ephemeral, so published straight to the bus (no outbox) and
- * never re-sent. Members and blocks come from chat/identity with the typer's
- * own token and are cached on the socket for a short while, since a typer
- * sends a signal every second or so.
+ * never re-sent. Members come from chat with the typer's own token and are
+ * cached on the socket for a short while, since a typer sends a signal every
+ * second or so; a membership change delivered to the socket drops the entry
+ * (events/membership-changes.ts). Blocks are read from the shared projection
+ * on every signal (one read of two sets), so a block made a moment ago
+ * already applies: no one on either side of a block with the typer is told.
  */
 import { randomUUID } from "node:crypto";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { TypingEventSchema } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { SUBJECT_TYPING_STARTED } from "../events/subjects.js";
+import { blockedEitherWay } from "../store/blocks.js";
 import type { Connection } from "./connection.js";
 import type { EdgeContext } from "./context.js";
 import { codeName, isClientError } from "./errors.js";
@@ -28,7 +32,7 @@ export async function handleTyping(ctx: EdgeContext, conn: Connection, conversat
   }
   try {
     const memberIds = await cachedMembers(ctx, conn, conversationId, now);
-    const blocked = await cachedBlocked(ctx, conn, now);
+    const blocked = await blockedEitherWay(ctx.deps.ephemeral, conn.userId);
     const recipientIds = memberIds.filter((id) => id !== conn.userId && !blocked.has(id));
     if (recipientIds.length === 0) return;
     const event = create(TypingEventSchema, {
@@ -58,11 +62,4 @@ async function cachedMembers(ctx: EdgeContext, conn: Connection, conversationId:
   if (cache.size >= MAX_CACHED_CONVERSATIONS) cache.delete(cache.keys().next().value!);
   cache.set(conversationId, { memberIds, untilMs: now + ctx.tuning.peerCacheMs });
   return memberIds;
-}
-
-async function cachedBlocked(ctx: EdgeContext, conn: Connection, now: number): Promise<Set<string>> {
-  if (conn.blockedCache && conn.blockedCache.untilMs > now) return conn.blockedCache.ids;
-  const ids = new Set(await ctx.peers.blockedIds(conn.token));
-  conn.blockedCache = { ids, untilMs: now + ctx.tuning.peerCacheMs };
-  return ids;
 }

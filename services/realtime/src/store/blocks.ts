@@ -1,11 +1,13 @@
 /**
- * Who blocked whom, as the edge needs it for presence: per blocker, the set of
- * users they blocked, in the shared EphemeralStore (Redis in distributed
- * mode), so any node can tell whether a member's presence may reach a viewer
- * without calling identity per change. Fed by identity's block events (one
- * durable consumer shared by all nodes, in order) and rebuilt from identity's
- * ListBlocked whenever the blocker connects, so a lost or reordered event
- * heals at the blocker's next connection.
+ * Who blocked whom, as the edge needs it for presence and typing, in the
+ * shared EphemeralStore (Redis in distributed mode), so any node can tell
+ * whether a user's signal may reach another without calling identity per
+ * signal. Two sets per user: `blocked-by:<u>` (whom u blocked) and its mirror
+ * `blockers-of:<u>` (who blocked u), so "everyone on either side of a block
+ * with u" is one read of two keys, whatever the group size. Fed by identity's
+ * block events (one durable consumer shared by all nodes, in order) and
+ * merged with identity's ListBlocked whenever the blocker connects, so a lost
+ * or reordered event heals at the blocker's next connection.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { BlockEventSchema } from "@parley/gen/parley/identity/v1/events_pb";
@@ -18,6 +20,19 @@ export function blockedByKey(blockerId: string): string {
   return `realtime:blocked-by:${blockerId}`;
 }
 
+/** The mirror: users who blocked `blockedId`. */
+export function blockersOfKey(blockedId: string): string {
+  return `realtime:blockers-of:${blockedId}`;
+}
+
+async function setBlock(store: EphemeralStore, blockerId: string, blockedId: string, present: boolean): Promise<void> {
+  if (present) {
+    await Promise.all([store.addToSet(blockedByKey(blockerId), blockedId), store.addToSet(blockersOfKey(blockedId), blockerId)]);
+  } else {
+    await Promise.all([store.removeFromSet(blockedByKey(blockerId), blockedId), store.removeFromSet(blockersOfKey(blockedId), blockerId)]);
+  }
+}
+
 export async function startBlocksConsumer(deps: { bus: EventBus; ephemeral: EphemeralStore }): Promise<Subscription> {
   return deps.bus.consume({
     durable: BLOCKS_DURABLE,
@@ -28,27 +43,41 @@ export async function startBlocksConsumer(deps: { bus: EventBus; ephemeral: Ephe
       const e = fromBinary(BlockEventSchema, msg.data);
       if (!e.blockerId || !e.blockedId) return;
       // Set add/remove are idempotent, so a redelivery needs no inbox.
-      if (msg.subject.endsWith(".created")) await deps.ephemeral.addToSet(blockedByKey(e.blockerId), e.blockedId);
-      else await deps.ephemeral.removeFromSet(blockedByKey(e.blockerId), e.blockedId);
+      await setBlock(deps.ephemeral, e.blockerId, e.blockedId, msg.subject.endsWith(".created"));
     },
   });
 }
 
-/** Identity's current list for a user who just connected: replaces whatever the events left. */
-export async function refreshBlocks(store: EphemeralStore, blockerId: string, blockedIds: readonly string[]): Promise<void> {
-  await store.replaceSet(blockedByKey(blockerId), blockedIds);
-}
-
-/** Of `candidateIds`, those who blocked `viewerId`. */
-export async function blockersOf(store: EphemeralStore, viewerId: string, candidateIds: readonly string[]): Promise<Set<string>> {
-  const sets = await store.setMembersMany(candidateIds.map(blockedByKey));
-  const out = new Set<string>();
-  for (const id of candidateIds) if (sets.get(blockedByKey(id))?.includes(viewerId)) out.add(id);
-  return out;
+/**
+ * Identity's current list for a user who just connected, merged into what the
+ * events left: every listed block is added (a lost "created" heals) and every
+ * entry the set had *before identity was asked* but the list lacks is removed
+ * (a lost "removed" heals). An entry a block event added while identity was
+ * being asked is left alone: overwriting the set with a list read a moment
+ * earlier would drop it. Both directions (the mirror set) move together.
+ */
+export async function refreshBlocks(
+  store: EphemeralStore,
+  blockerId: string,
+  currentBlockedIds: () => Promise<readonly string[]>,
+): Promise<void> {
+  const before = await blockedBy(store, blockerId);
+  const current = await currentBlockedIds();
+  const now = new Set(current);
+  await Promise.all([
+    ...current.map((id) => setBlock(store, blockerId, id, true)),
+    ...[...before].filter((id) => !now.has(id)).map((id) => setBlock(store, blockerId, id, false)),
+  ]);
 }
 
 /** Everyone `blockerId` blocked. */
 export async function blockedBy(store: EphemeralStore, blockerId: string): Promise<Set<string>> {
   const key = blockedByKey(blockerId);
   return new Set((await store.setMembersMany([key])).get(key) ?? []);
+}
+
+/** Everyone on either side of a block with `userId`: whom they blocked and who blocked them. */
+export async function blockedEitherWay(store: EphemeralStore, userId: string): Promise<Set<string>> {
+  const sets = await store.setMembersMany([blockedByKey(userId), blockersOfKey(userId)]);
+  return new Set([...(sets.get(blockedByKey(userId)) ?? []), ...(sets.get(blockersOfKey(userId)) ?? [])]);
 }

@@ -31,6 +31,20 @@ export class PresenceSubscriptions {
     }
   }
 
+  /** Stops watching members no longer in the conversation (the socket's subscription stays). */
+  retainMembers(conn: Connection, currentMemberIds: ReadonlySet<string>): void {
+    const sub = this.bySocket.get(conn);
+    if (!sub) return;
+    const gone = sub.memberIds.filter((id) => !currentMemberIds.has(id));
+    if (gone.length === 0) return;
+    sub.memberIds = sub.memberIds.filter((id) => currentMemberIds.has(id));
+    for (const id of gone) {
+      const watchers = this.byMember.get(id);
+      watchers?.delete(conn);
+      if (watchers?.size === 0) this.byMember.delete(id);
+    }
+  }
+
   conversationOf(conn: Connection): string | undefined {
     return this.bySocket.get(conn)?.conversationId;
   }

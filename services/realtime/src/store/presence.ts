@@ -11,7 +11,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { PresenceEventSchema } from "@parley/gen/parley/realtime/v1/frames_pb";
 import type { EdgeContext } from "../handlers/context.js";
 import { SUBJECT_PRESENCE_CHANGED } from "../events/subjects.js";
-import { blockedBy } from "./blocks.js";
+import { blockedEitherWay } from "./blocks.js";
 
 /** The user's first socket on this node opened. Registers presence before the caller sends Welcome. */
 export async function registerPresence(ctx: EdgeContext, userId: string): Promise<boolean> {
@@ -37,8 +37,9 @@ export async function unregisterPresence(ctx: EdgeContext, userId: string, frien
  * with this user.
  */
 export async function publishPresence(ctx: EdgeContext, userId: string, online: boolean, atMs: number, friendIds: string[]): Promise<void> {
-  // Friends were looked up at connect; one blocked since (blocking unfriends) must not hear of the blocker.
-  const blocked = friendIds.length > 0 ? await blockedBy(ctx.deps.ephemeral, userId) : new Set<string>();
+  // Friends were looked up at connect; one on either side of a block since (blocking unfriends)
+  // must not hear of this user.
+  const blocked = friendIds.length > 0 ? await blockedEitherWay(ctx.deps.ephemeral, userId) : new Set<string>();
   const recipientIds = friendIds.filter((id) => !blocked.has(id));
   const event = create(PresenceEventSchema, {
     userId,

@@ -12,11 +12,13 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/identity/v1/events.proto.
  */
 export const file_parley_identity_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEiaAoTVXNlclJlZ2lzdGVyZWRFdmVudBImCgR1c2VyGAEgASgLMhgucGFybGV5LmlkZW50aXR5LnYxLlVzZXISDQoFZW1haWwYAiABKAkSGgoSdmVyaWZpY2F0aW9uX3Rva2VuGAMgASgJIjoKEFVzZXJVcGRhdGVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyIlIKEkZyaWVuZFJlcXVlc3RFdmVudBISCgpyZXF1ZXN0X2lkGAEgASgJEhQKDGZyb21fdXNlcl9pZBgCIAEoCRISCgp0b191c2VyX2lkGAMgASgJIjcKD0ZyaWVuZHNoaXBFdmVudBIRCgl1c2VyX2FfaWQYASABKAkSEQoJdXNlcl9iX2lkGAIgASgJIjQKCkJsb2NrRXZlbnQSEgoKYmxvY2tlcl9pZBgBIAEoCRISCgpibG9ja2VkX2lkGAIgASgJInMKE1Nlc3Npb25SZXZva2VkRXZlbnQSDwoHdXNlcl9pZBgBIAEoCRISCgpzZXNzaW9uX2lkGAIgASgJEjcKBnJlYXNvbhgDIAEoDjInLnBhcmxleS5pZGVudGl0eS52MS5TZXNzaW9uUmV2b2tlUmVhc29uKogBChNTZXNzaW9uUmV2b2tlUmVhc29uEiUKIVNFU1NJT05fUkVWT0tFX1JFQVNPTl9VTlNQRUNJRklFRBAAEiAKHFNFU1NJT05fUkVWT0tFX1JFQVNPTl9MT0dPVVQQARIoCiRTRVNTSU9OX1JFVk9LRV9SRUFTT05fUkVVU0VfREVURUNURUQQAmIGcHJvdG8z", [file_parley_identity_v1_user]);
+  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEijwEKE1VzZXJSZWdpc3RlcmVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyEg0KBWVtYWlsGAIgASgJEh4KEnZlcmlmaWNhdGlvbl90b2tlbhgDIAEoCUICGAESIQoZc2VhbGVkX3ZlcmlmaWNhdGlvbl90b2tlbhgEIAEoDCI8ChpSZWdpc3RyYXRpb25BdHRlbXB0ZWRFdmVudBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJIiMKEFVzZXJEZWxldGVkRXZlbnQSDwoHdXNlcl9pZBgBIAEoCSI6ChBVc2VyVXBkYXRlZEV2ZW50EiYKBHVzZXIYASABKAsyGC5wYXJsZXkuaWRlbnRpdHkudjEuVXNlciJSChJGcmllbmRSZXF1ZXN0RXZlbnQSEgoKcmVxdWVzdF9pZBgBIAEoCRIUCgxmcm9tX3VzZXJfaWQYAiABKAkSEgoKdG9fdXNlcl9pZBgDIAEoCSI3Cg9GcmllbmRzaGlwRXZlbnQSEQoJdXNlcl9hX2lkGAEgASgJEhEKCXVzZXJfYl9pZBgCIAEoCSI0CgpCbG9ja0V2ZW50EhIKCmJsb2NrZXJfaWQYASABKAkSEgoKYmxvY2tlZF9pZBgCIAEoCSJzChNTZXNzaW9uUmV2b2tlZEV2ZW50Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRI3CgZyZWFzb24YAyABKA4yJy5wYXJsZXkuaWRlbnRpdHkudjEuU2Vzc2lvblJldm9rZVJlYXNvbiqIAQoTU2Vzc2lvblJldm9rZVJlYXNvbhIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTRVNTSU9OX1JFVk9LRV9SRUFTT05fTE9HT1VUEAESKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1JFVVNFX0RFVEVDVEVEEAJiBnByb3RvMw", [file_parley_identity_v1_user]);
 
 /**
- * [parley.identity.user.registered] and on ResendVerification
- * [parley.identity.user.verification_requested]. Carries what the mailer needs.
+ * [parley.identity.user.registered] and on ResendVerification (or Register of
+ * an address whose account is still unverified)
+ * [parley.identity.user.verification_requested]. Carries what the mailer needs,
+ * and no usable secret: the stream keeps events for days.
  *
  * @generated from message parley.identity.v1.UserRegisteredEvent
  */
@@ -32,9 +34,22 @@ export type UserRegisteredEvent = Message<"parley.identity.v1.UserRegisteredEven
   email: string;
 
   /**
-   * @generated from field: string verification_token = 3;
+   * Never filled any more: the raw token must not sit in the stream. Read
+   * sealed_verification_token.
+   *
+   * @generated from field: string verification_token = 3 [deprecated = true];
+   * @deprecated
    */
   verificationToken: string;
+
+  /**
+   * The verification token sealed for notification (AES-256-GCM under
+   * VERIFICATION_TOKEN_KEY, associated data = user.id; see
+   * packages/platform/src/sealed-secret.ts).
+   *
+   * @generated from field: bytes sealed_verification_token = 4;
+   */
+  sealedVerificationToken: Uint8Array;
 };
 
 /**
@@ -43,6 +58,52 @@ export type UserRegisteredEvent = Message<"parley.identity.v1.UserRegisteredEven
  */
 export const UserRegisteredEventSchema: GenMessage<UserRegisteredEvent> = /*@__PURE__*/
   messageDesc(file_parley_identity_v1_events, 0);
+
+/**
+ * [parley.identity.user.registration_attempted] Register was called with the
+ * address of an already verified account. The caller got the same answer as
+ * for a new address; notification tells the owner instead.
+ *
+ * @generated from message parley.identity.v1.RegistrationAttemptedEvent
+ */
+export type RegistrationAttemptedEvent = Message<"parley.identity.v1.RegistrationAttemptedEvent"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string email = 2;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message parley.identity.v1.RegistrationAttemptedEvent.
+ * Use `create(RegistrationAttemptedEventSchema)` to create a new message.
+ */
+export const RegistrationAttemptedEventSchema: GenMessage<RegistrationAttemptedEvent> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 1);
+
+/**
+ * [parley.identity.user.deleted] An account that was never verified expired
+ * and was deleted; its email and username are free again.
+ *
+ * @generated from message parley.identity.v1.UserDeletedEvent
+ */
+export type UserDeletedEvent = Message<"parley.identity.v1.UserDeletedEvent"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message parley.identity.v1.UserDeletedEvent.
+ * Use `create(UserDeletedEventSchema)` to create a new message.
+ */
+export const UserDeletedEventSchema: GenMessage<UserDeletedEvent> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 2);
 
 /**
  * [parley.identity.user.updated]
@@ -61,7 +122,7 @@ export type UserUpdatedEvent = Message<"parley.identity.v1.UserUpdatedEvent"> & 
  * Use `create(UserUpdatedEventSchema)` to create a new message.
  */
 export const UserUpdatedEventSchema: GenMessage<UserUpdatedEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 1);
+  messageDesc(file_parley_identity_v1_events, 3);
 
 /**
  * [parley.identity.friend_request.created|accepted|rejected|canceled]
@@ -90,7 +151,7 @@ export type FriendRequestEvent = Message<"parley.identity.v1.FriendRequestEvent"
  * Use `create(FriendRequestEventSchema)` to create a new message.
  */
 export const FriendRequestEventSchema: GenMessage<FriendRequestEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 2);
+  messageDesc(file_parley_identity_v1_events, 4);
 
 /**
  * [parley.identity.friendship.created|removed] user_a < user_b.
@@ -114,7 +175,7 @@ export type FriendshipEvent = Message<"parley.identity.v1.FriendshipEvent"> & {
  * Use `create(FriendshipEventSchema)` to create a new message.
  */
 export const FriendshipEventSchema: GenMessage<FriendshipEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 3);
+  messageDesc(file_parley_identity_v1_events, 5);
 
 /**
  * [parley.identity.block.created|removed]
@@ -138,7 +199,7 @@ export type BlockEvent = Message<"parley.identity.v1.BlockEvent"> & {
  * Use `create(BlockEventSchema)` to create a new message.
  */
 export const BlockEventSchema: GenMessage<BlockEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 4);
+  messageDesc(file_parley_identity_v1_events, 6);
 
 /**
  * [parley.identity.session.revoked] A login session (refresh-token family,
@@ -170,7 +231,7 @@ export type SessionRevokedEvent = Message<"parley.identity.v1.SessionRevokedEven
  * Use `create(SessionRevokedEventSchema)` to create a new message.
  */
 export const SessionRevokedEventSchema: GenMessage<SessionRevokedEvent> = /*@__PURE__*/
-  messageDesc(file_parley_identity_v1_events, 5);
+  messageDesc(file_parley_identity_v1_events, 7);
 
 /**
  * Why a session was revoked.

@@ -1,0 +1,1 @@
+CREATE INDEX "users_unverified_created_idx" ON "identity"."users" USING btree ("created_at") WHERE "identity"."users"."email_verified_at" is null;

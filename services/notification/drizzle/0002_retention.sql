@@ -1,0 +1,2 @@
+CREATE INDEX "processed_events_processed_at_idx" ON "notification"."processed_events" USING btree ("processed_at");--> statement-breakpoint
+CREATE INDEX "notifications_read_at_idx" ON "notification"."notifications" USING btree ("read_at") WHERE "notification"."notifications"."read_at" is not null;
