@@ -57,7 +57,7 @@ describe("embedded dev mailbox", () => {
     try {
       expect(await webConfig(parley.apiUrl)).toMatchObject({ devMailbox: false, emailVerification: false });
       expect(await devMailboxAnswer(parley.apiUrl)).toBe("Unimplemented");
-      const ready = (await (await fetch(`${parley.apiUrl}/readyz`)).json()) as { notices?: Record<string, string> };
+      const ready = (await (await fetch(`${parley.adminUrl}/readyz`)).json()) as { notices?: Record<string, string> };
       expect(ready.notices?.emailVerification).toMatch(/^off/);
     } finally {
       await parley.close();

@@ -67,6 +67,10 @@
   value: {{ $c.rateLimitScale | quote }}
 - name: WS_MAX_SOCKETS_PER_USER
   value: {{ $c.wsMaxSocketsPerUser | int64 | quote }}
+{{- if eq $svc "identity" }}
+- name: GRAPH_RECONCILE_INTERVAL
+  value: {{ $c.graphReconcileInterval | int64 | quote }}
+{{- end }}
 - name: DATA_DIR
   value: {{ $root.Values.dataDir | quote }}
 # The preStop hook already covers the endpoint-removal race; a second delay would only eat

@@ -5,6 +5,7 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { Logger } from "pino";
 import { createBus } from "./bus/index.js";
+import { registerBusMetrics } from "./bus/metrics.js";
 import { ConfigError, loadConfig, type PlatformConfig } from "./config.js";
 import { openDatabase } from "./db.js";
 import { createLogger } from "./logger.js";
@@ -41,10 +42,12 @@ export function assemblePlatform(parts: {
   close: () => Promise<void>;
 }): Platform {
   const { stores } = parts;
+  const metrics = createMetricsRegistry();
+  registerBusMetrics(metrics, parts.bus);
   return {
     config: parts.config,
     logger: parts.logger,
-    metrics: createMetricsRegistry(),
+    metrics,
     database: parts.database,
     bus: parts.bus,
     revocations: stores.revocations,

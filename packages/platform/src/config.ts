@@ -134,6 +134,12 @@ const envSchema = z.object({
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   /** Directory of the built web client to serve; unset = none. */
   WEB_DIST: z.string().optional(),
+  /**
+   * Seconds between identity's full passes over the social graph
+   * (`parley.identity.graph.slice` events) that projections reconcile
+   * against; 0 turns them off. Default 6 hours.
+   */
+  GRAPH_RECONCILE_INTERVAL: z.coerce.number().int().min(0).default(6 * 3600),
 });
 
 export interface PlatformConfig {
@@ -192,6 +198,7 @@ export interface PlatformConfig {
   wsMaxSocketsPerUser: number;
   rateLimitScale: number;
   webDist: string | undefined;
+  graphReconcileIntervalSec: number;
 }
 
 export class ConfigError extends Error {
@@ -278,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsMaxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     webDist: e.WEB_DIST,
+    graphReconcileIntervalSec: e.GRAPH_RECONCILE_INTERVAL,
   };
 }
 

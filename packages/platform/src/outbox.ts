@@ -4,10 +4,15 @@
  * event exists if and only if its change committed.
  */
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
-import { inArray, sql } from "drizzle-orm";
-import { customType, getTableConfig, text, timestamp, type PgSchema } from "drizzle-orm/pg-core";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { sql } from "drizzle-orm";
+import { customType, getTableConfig, integer, text, timestamp, type PgSchema } from "drizzle-orm/pg-core";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { MAX_EVENT_BYTES } from "./bus/errors.js";
+import { MAX_PUBLISH_ATTEMPTS, publishOutboxBatch, type OutboxRow } from "./outbox-publish.js";
+import { outboxMetrics } from "./outbox-metrics.js";
 import type { BusMessage, Database, DatabaseHandle, EventBus } from "./types.js";
 
 /** bytea as Uint8Array on both drivers (pg yields Buffer, itself a Uint8Array; PGlite yields Uint8Array). */
@@ -23,6 +28,11 @@ const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
  * also the Nats-Msg-Id, and every service has its own outbox, so a per-table
  * counter would collide across services inside JetStream's dedupe window.
  * Being time-ordered, `ORDER BY id` still publishes roughly in write order.
+ *
+ * A row the broker refuses for good (see `UnpublishableEventError`), or that
+ * failed `MAX_PUBLISH_ATTEMPTS` times while the broker was healthy, is parked:
+ * `parked_at` set, kept with its `last_error` for an operator
+ * (`parley-events outbox list|replay|drop`), skipped by the relay.
  */
 export function outboxTable(schema: PgSchema) {
   return schema.table("outbox", {
@@ -30,6 +40,10 @@ export function outboxTable(schema: PgSchema) {
     subject: text("subject").notNull(),
     payload: bytea("payload").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Failed publish attempts counted while the broker answered (a broker outage counts nothing). */
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    parkedAt: timestamp("parked_at", { withTimezone: true }),
   });
 }
 
@@ -95,6 +109,15 @@ export async function enqueueEvents<Desc extends DescMessage>(
 ): Promise<string[]> {
   if (values.length === 0) return [];
   const rows = values.map((value) => ({ id: newEventId(), subject, payload: toBinary(schema, create(schema, value)) }));
+  for (const row of rows) {
+    // Refused here, the write fails as a whole with a clear error; accepted, it would be a row the broker never takes.
+    if (row.payload.byteLength > MAX_EVENT_BYTES) {
+      throw new ConnectError(
+        `event ${subject} would be ${row.payload.byteLength} bytes, over the limit of ${MAX_EVENT_BYTES} bytes per event`,
+        Code.ResourceExhausted,
+      );
+    }
+  }
   const schemaName = getTableConfig(outbox).schema ?? "public";
   // One statement, not two: on hot paths (SendMessage holds a row lock
   // meanwhile) every round trip counts.
@@ -119,6 +142,10 @@ export interface OutboxRelayOptions {
   outbox: OutboxTable;
   schemaName: string;
   logger: Logger;
+  /** Where the parked-event metrics go (`outbox_parked_events`, `outbox_parked_events_total`). */
+  metrics?: Registry;
+  /** Failures of one row, counted while the broker answers pings, before it is parked. Default `MAX_PUBLISH_ATTEMPTS` (10). */
+  maxPublishAttempts?: number;
   /** Poll interval when no NOTIFY arrives (a missed notification, a dropped LISTEN connection). Default 500 ms. */
   pollMs?: number;
 }
@@ -126,9 +153,16 @@ export interface OutboxRelayOptions {
 export interface OutboxRelay {
   /** Stops polling; resolves after the batch in progress committed or rolled back. */
   stop(): Promise<void>;
+  /** Rows parked in this outbox (not being published). */
+  parkedCount(): Promise<number>;
+  /**
+   * For /readyz's `degraded` section: a message while rows are parked, else
+   * undefined. Deliberately not a readiness failure: one bad row would take
+   * every replica out of the load balancer while the rest works.
+   */
+  degraded(): Promise<string | undefined>;
 }
 
-const BATCH_SIZE = 100;
 const MAX_BACKOFF_MS = 5_000;
 
 /**
@@ -136,14 +170,21 @@ const MAX_BACKOFF_MS = 5_000;
  * LOCKED and deleted after publishing, never tracked with an `id > cursor`:
  * transactions commit out of id order, and a cursor would skip the row of a
  * transaction that committed late. SKIP LOCKED also lets several replicas
- * relay the same outbox without blocking each other. If publishing fails, the
- * transaction rolls back and the rows are retried after a backoff; a row
- * published just before a failure is dropped by the broker's msgId dedupe.
+ * relay the same outbox without blocking each other.
+ *
+ * Failures are per row (see outbox-publish.ts): published rows are deleted
+ * even when a later row fails, so nothing is published twice; a row the
+ * broker refuses for good is parked and the rest flows on; any other failure
+ * stops the outbox at that row (in order: no later event overtakes it) and is
+ * retried with a backoff, parked only after `MAX_PUBLISH_ATTEMPTS` failures
+ * counted while the broker answered pings. A broker outage parks nothing.
  */
 export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const { database, bus, outbox, schemaName } = opts;
   const pollMs = opts.pollMs ?? 500;
+  const maxAttempts = opts.maxPublishAttempts ?? MAX_PUBLISH_ATTEMPTS;
   const logger = opts.logger.child({ component: "outbox-relay", schema: schemaName });
+  const metrics = opts.metrics ? outboxMetrics(opts.metrics) : undefined;
   const stopSignal = new AbortController();
   let wake: (() => void) | undefined;
   let notified = false;
@@ -156,14 +197,28 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     return undefined;
   });
 
-  async function publishBatch(): Promise<number> {
+  async function parkedCount(): Promise<number> {
+    const [row] = await database.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(outbox)
+      .where(sql`${outbox.parkedAt} is not null`);
+    return Number(row?.n ?? 0);
+  }
+  const unregister = metrics?.track(schemaName, parkedCount);
+
+  async function publishBatch(): Promise<{ progressed: number; blocked: boolean }> {
     return database.db.transaction(async (tx) => {
-      const rows = await tx.select().from(outbox).orderBy(outbox.id).limit(BATCH_SIZE).for("update", { skipLocked: true });
-      if (rows.length === 0) return 0;
-      // Issued together: one connection keeps them in order, and the batch costs one round trip, not one per row.
-      await Promise.all(rows.map((r) => bus.publish(r.subject, r.payload, r.id)));
-      await tx.delete(outbox).where(inArray(outbox.id, rows.map((r) => r.id)));
-      return rows.length;
+      const rows: OutboxRow[] = await tx
+        .select({ id: outbox.id, subject: outbox.subject, payload: outbox.payload, attempts: outbox.attempts })
+        .from(outbox)
+        .where(sql`${outbox.parkedAt} is null`)
+        .orderBy(outbox.id)
+        .limit(BATCH_SIZE)
+        .for("update", { skipLocked: true });
+      if (rows.length === 0) return { progressed: 0, blocked: false };
+      const result = await publishOutboxBatch(tx, outbox, bus, rows, logger, maxAttempts);
+      for (let i = 0; i < result.parked; i++) metrics?.parkedTotal.inc({ schema: schemaName });
+      return { progressed: result.published + result.parked, blocked: result.blocked };
     });
   }
 
@@ -185,19 +240,23 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     let failures = 0;
     while (!stopSignal.signal.aborted) {
       notified = false;
-      let published: number;
+      let outcome: { progressed: number; blocked: boolean };
       try {
-        published = await publishBatch();
-        failures = 0;
+        outcome = await publishBatch();
       } catch (err) {
+        outcome = { progressed: 0, blocked: true };
+        logger.warn({ err }, "outbox batch failed; rows kept for retry");
+      }
+      if (outcome.blocked) {
         failures++;
         const backoffMs = Math.min(100 * 2 ** failures, MAX_BACKOFF_MS);
-        logger.warn({ err, failures, backoffMs }, "outbox batch failed; rows kept for retry");
+        logger.debug({ failures, backoffMs }, "outbox blocked; backing off");
         await idle(backoffMs, false);
         continue;
       }
+      failures = 0;
       // More rows may be waiting (a full batch, or rows locked by a concurrent batch): go again at once.
-      if (published > 0 || notified) continue;
+      if (outcome.progressed > 0 || notified) continue;
       await idle(pollMs, true);
     }
   }
@@ -207,7 +266,15 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     async stop() {
       stopSignal.abort();
       await running;
+      unregister?.();
       await (await unlisten)?.();
+    },
+    parkedCount,
+    async degraded() {
+      const n = await parkedCount();
+      return n === 0 ? undefined : `${n} parked outbox event(s) in ${schemaName}; see \`parley-events outbox list ${schemaName}\``;
     },
   };
 }
+
+const BATCH_SIZE = 100;

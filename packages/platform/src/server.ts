@@ -14,7 +14,7 @@ import { handleCors } from "./http/cors.js";
 import { configNotices } from "./http/config-notices.js";
 import { createDualProtocolServer } from "./http/dual-protocol.js";
 import { startAdminServer, type AdminServer } from "./http/admin.js";
-import type { ReadinessCheck } from "./http/probes.js";
+import type { DegradedCheck, ReadinessCheck } from "./http/probes.js";
 import { createStaticHandler } from "./http/static.js";
 import { pathOf, sendText, type AnyRequest, type AnyResponse } from "./http/types.js";
 import { createInterceptors } from "./interceptors.js";
@@ -101,9 +101,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     bus: () => deps.bus.ping(),
     ...deps.readinessChecks,
   };
+  const degradedChecks: Record<string, DegradedCheck> = {};
   for (const m of modules) {
     const ready = m.ready?.bind(m);
     if (ready) checks[`module:${m.name}`] = ready;
+    const degraded = m.degraded?.bind(m);
+    if (degraded) degradedChecks[`module:${m.name}`] = degraded;
   }
 
   const handle = (req: AnyRequest, res: AnyResponse): void => {
@@ -143,6 +146,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         draining: () => draining,
         redact: (text) => redactWith(text, secrets),
         notices: configNotices(deps.config),
+        degraded: degradedChecks,
         logger: log,
       });
     } catch (err) {

@@ -43,7 +43,11 @@ export interface ConsumeOptions {
   /** Subject filters, NATS wildcards allowed (`parley.identity.>`). */
   subjects: string[];
   handler: BusHandler;
-  /** After this many failed deliveries the event is logged and terminated. Default 10. */
+  /**
+   * After this many failed deliveries (throws or ack-wait expiries) the event
+   * goes to the dead-letter queue (`EventBus.deadLetters`). Default 20, which
+   * with the growing nak delay spans about 12 minutes.
+   */
   maxDeliver?: number;
   /** Redelivery if not acked within this. Default 30 s. */
   ackWaitMs?: number;
@@ -53,6 +57,42 @@ export interface ConsumeOptions {
 
 export interface Subscription {
   stop(): Promise<void>;
+}
+
+/** An event a durable consumer gave up on after `maxDeliver` failed deliveries. */
+export interface DeadLetter {
+  /** Position in the dead-letter queue: what replay and drop take. */
+  readonly seq: number;
+  /** The durable name of the consumer that failed. */
+  readonly consumer: string;
+  /** The event's id (outbox id), unchanged on replay so inbox dedupe still works. */
+  readonly eventId: string;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  /** The last handler error (message only, truncated). */
+  readonly error: string;
+  readonly deliveries: number;
+  readonly deadAtMs: number;
+}
+
+/**
+ * Dead-lettered events, kept for an operator (`parley-events dlq …`). On
+ * JetStream a stream of its own (`PARLEY_DLQ`, subjects
+ * `parley.dlq.<consumer>`); in-process a bounded list.
+ */
+export interface DeadLetterQueue {
+  /** Oldest first. */
+  list(opts?: { consumer?: string; limit?: number }): Promise<DeadLetter[]>;
+  /**
+   * Publishes the event again on its subject for its consumer only (other
+   * consumers of the subject skip it), with its original id, and removes it
+   * from the queue. Throws if `seq` is not in the queue.
+   */
+  replay(seq: number): Promise<DeadLetter>;
+  /** Removes it for good. Throws if `seq` is not in the queue. */
+  drop(seq: number): Promise<void>;
+  /** Events this process dead-lettered since it started, per consumer (for metrics). */
+  counts(): ReadonlyMap<string, number>;
 }
 
 /**
@@ -72,6 +112,7 @@ export interface EventBus {
   consumeOwn(opts: Omit<ConsumeOptions, "durable"> & { name: string }): Promise<Subscription>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  readonly deadLetters: DeadLetterQueue;
 }
 
 /** Revoked token ids (`jti`) and sessions (refresh families, `sid`), shared by every node. */
@@ -206,4 +247,10 @@ export interface ServiceModule {
   stop(): Promise<void>;
   /** Readiness checks of this module beyond the shared backends. */
   ready?(): Promise<void>;
+  /**
+   * Problems an operator must see that must not take the pod out of rotation
+   * (e.g. parked outbox events): a message, or undefined when healthy.
+   * /readyz lists them under `degraded` and still answers 200.
+   */
+  degraded?(): Promise<string | undefined>;
 }

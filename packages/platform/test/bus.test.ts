@@ -1,5 +1,7 @@
 /** The EventBus contract, run against the in-process bus and JetStream. */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createMetricsRegistry } from "../src/bootstrap.js";
+import { registerBusMetrics } from "../src/bus/metrics.js";
 import type { BusMessage, EventBus } from "../src/types.js";
 import { busBackends, deferred, delay, randomName, waitFor } from "./helpers.js";
 
@@ -75,6 +77,59 @@ describe.each(busBackends())("EventBus ($name)", (backend) => {
     // nak delay = 200 ms * 2^(n-1): a hot loop would redeliver at once.
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(150);
     expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(300);
+  });
+
+  it("dead-letters an event after maxDeliver (with a metric); replay reaches only that consumer, once, with the original id", async () => {
+    const b = await bus();
+    const failing = randomName("dlqa");
+    const other = randomName("dlqb");
+    let healthy = false;
+    const handled: BusMessage[] = [];
+    const seenByOther: string[] = [];
+    await b.consume({
+      durable: failing,
+      subjects: ["parley.identity.>"],
+      maxDeliver: 2,
+      handler: async (m) => {
+        if (!healthy) throw new Error("redis unavailable (injected)");
+        handled.push(m);
+      },
+    });
+    await b.consume({ durable: other, subjects: ["parley.identity.>"], handler: async (m) => void seenByOther.push(m.id) });
+    await b.publish("parley.identity.block.created", bytes("block"), "dl-1");
+    await waitFor(async () => (await b.deadLetters.list({ consumer: failing })).length === 1, 10_000, "the dead letter");
+    const [letter] = await b.deadLetters.list({ consumer: failing });
+    expect(letter).toMatchObject({ consumer: failing, eventId: "dl-1", subject: "parley.identity.block.created", deliveries: 2 });
+    expect(letter!.error).toMatch(/redis unavailable/);
+    expect(new TextDecoder().decode(letter!.data)).toBe("block");
+    expect(b.deadLetters.counts().get(failing)).toBe(1);
+    const registry = createMetricsRegistry();
+    registerBusMetrics(registry, b);
+    expect(await registry.getSingleMetricAsString("bus_dead_lettered_events_total")).toContain(`bus_dead_lettered_events_total{consumer="${failing}"} 1`);
+
+    healthy = true;
+    const replayed = await b.deadLetters.replay(letter!.seq);
+    expect(replayed.eventId).toBe("dl-1");
+    await waitFor(() => handled.length === 1, 10_000, "the replayed event");
+    expect(handled[0]).toMatchObject({ id: "dl-1", subject: "parley.identity.block.created" });
+    expect(await b.deadLetters.list({ consumer: failing })).toEqual([]);
+    // A sentinel after the replay: once it arrived, the replay had its chance to reach the other consumer.
+    await b.publish("parley.identity.user.created", bytes("later"), "dl-2");
+    await waitFor(() => seenByOther.includes("dl-2") && handled.length === 2, 10_000, "the sentinel");
+    expect(seenByOther).toEqual(["dl-1", "dl-2"]);
+    expect(handled.map((m) => m.id)).toEqual(["dl-1", "dl-2"]);
+    await expect(b.deadLetters.replay(letter!.seq)).rejects.toThrow(/not found/);
+  });
+
+  it("drops a dead letter on request", async () => {
+    const b = await bus();
+    const failing = randomName("dlqc");
+    await b.consume({ durable: failing, subjects: ["parley.chat.>"], maxDeliver: 1, handler: async () => Promise.reject(new Error("always")) });
+    await b.publish("parley.chat.message.created", bytes("x"), "dl-drop");
+    await waitFor(async () => (await b.deadLetters.list({ consumer: failing })).length === 1, 10_000, "the dead letter");
+    const [letter] = await b.deadLetters.list({ consumer: failing });
+    await b.deadLetters.drop(letter!.seq);
+    expect(await b.deadLetters.list({ consumer: failing })).toEqual([]);
   });
 
   it("redelivers an event whose consumer never acked (crash) to another replica", async () => {

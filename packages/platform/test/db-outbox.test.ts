@@ -3,9 +3,11 @@ import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { sql } from "drizzle-orm";
 import { pgSchema } from "drizzle-orm/pg-core";
 import { fileURLToPath } from "node:url";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createMemoryBus } from "../src/bus/memory.js";
 import { handleOnce, inboxTable } from "../src/inbox.js";
+import { MAX_EVENT_BYTES } from "../src/bus/errors.js";
 import { decodeEvent, enqueueEvent, enqueueEvents, newEventId, outboxTable, startOutboxRelay } from "../src/outbox.js";
 import type { BusMessage, DatabaseHandle, EventBus } from "../src/types.js";
 import { dbBackends, deferred, delay, logger, waitFor } from "./helpers.js";
@@ -37,6 +39,7 @@ function recordingBus(inner: EventBus): EventBus & { published: string[]; failur
     consumeOwn: inner.consumeOwn.bind(inner),
     ping: inner.ping.bind(inner),
     close: inner.close.bind(inner),
+    deadLetters: inner.deadLetters,
   };
   return bus;
 }
@@ -71,7 +74,7 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
       await Promise.all(others.map((d) => d.close()));
     }
     const rows = await database.db.execute(sql`select count(*)::int as n from relaytest.__migrations`);
-    expect(rowsOf(rows)[0]).toEqual({ n: 1 });
+    expect(rowsOf(rows)[0]).toEqual({ n: 2 });
     const sim = await database.db.execute(sql`select similarity('parley', 'parlay') > 0.3 as ok`);
     expect(rowsOf(sim)[0]).toEqual({ ok: true });
   });
@@ -180,6 +183,38 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
       // A batch that failed half way may have been republished; the broker's msgId dedupe keeps one.
       expect(received.map((m) => m.id).sort()).toEqual([...ids].sort());
       expect(bus.failures).toBe(0);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("refuses an event over MAX_EVENT_BYTES: the write fails with resource_exhausted and writes nothing", async () => {
+    const big = "x".repeat(MAX_EVENT_BYTES + 1);
+    const write = database.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into relaytest.applied (event_id, n) values ('big', 1)`);
+      await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: big });
+    });
+    await expect(write).rejects.toMatchObject({ code: Code.ResourceExhausted, rawMessage: expect.stringMatching(/over the limit/) });
+    expect(rowsOf(await database.db.execute(sql`select count(*)::int as n from relaytest.applied`))[0]).toEqual({ n: 0 });
+    expect(rowsOf(await database.db.execute(sql`select count(*)::int as n from relaytest.outbox`))[0]).toEqual({ n: 0 });
+  });
+
+  it("a row failing with the broker up is retried in order, then parked after maxPublishAttempts; later rows wait, then flow", async () => {
+    const [first, second] = await database.db.transaction(async (tx) => [
+      await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "stuck" }),
+      await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "behind" }),
+    ]);
+    // Pipelined batches: batch 1 fails both rows (first counted, second queued behind it), batch 2
+    // fails the first again (parked at 2 attempts) and publishes the second.
+    bus.failures = 3;
+    const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 20, maxPublishAttempts: 2 });
+    try {
+      await waitFor(async () => received.length === 1 && (await relay.parkedCount()) === 1, 10_000, "the row behind the parked one");
+      expect(received.map((m) => m.id)).toEqual([second]);
+      const parked = rowsOf(await database.db.execute(sql`select id, attempts, parked_at is not null as parked from relaytest.outbox`));
+      expect(parked).toEqual([{ id: first, attempts: 2, parked: true }]);
+      expect(await relay.parkedCount()).toBe(1);
+      expect(await relay.degraded()).toMatch(/1 parked outbox event/);
     } finally {
       await relay.stop();
     }

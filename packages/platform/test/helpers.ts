@@ -52,7 +52,7 @@ export function busBackends(): BusBackend[] {
         const nc = await connect({ servers: NATS_URL });
         const jsm = await nc.jetstreamManager();
         for (const ns of namespaces) {
-          for (const s of [`PARLEY_${ns}`, `PARLEY_EDGE_${ns}`, `PARLEY_SIGNALS_${ns}`]) await jsm.streams.delete(s).catch(() => false);
+          for (const s of [`PARLEY_${ns}`, `PARLEY_EDGE_${ns}`, `PARLEY_SIGNALS_${ns}`, `PARLEY_DLQ_${ns}`]) await jsm.streams.delete(s).catch(() => false);
         }
         namespaces.clear();
         await nc.close();

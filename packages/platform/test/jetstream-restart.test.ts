@@ -3,52 +3,15 @@
  * serves other engineers' tests), kills it mid-stream and restarts it on the
  * same port and store directory.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createJetStreamBus } from "../src/bus/jetstream.js";
 import type { EventBus } from "../src/types.js";
 import { logger, waitFor } from "./helpers.js";
-
-const NATS_SERVER = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-function startServer(port: number, storeDir: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], { stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes("Server is ready")) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${log}`)));
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
-}
+import { freePort, killNatsServer as kill, startNatsServer as startServer } from "./nats-server.js";
 
 describe("JetStream bus across a server restart", () => {
   let server: ChildProcess | undefined;

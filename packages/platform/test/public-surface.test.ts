@@ -75,11 +75,11 @@ describe("static responses", () => {
 
 describe("CORS default", () => {
   it("is none in production: a foreign origin gets no CORS grant and its preflight is refused", async () => {
-    const prod = loadConfig({ NODE_ENV: "production", DATA_DIR: "memory" });
+    const prod = loadConfig({ NODE_ENV: "production", EMAIL_VERIFICATION: "off", DATA_DIR: "memory" });
     expect(prod.corsOrigins).toEqual([]);
     // Development keeps `make dev` (and Vite's dev server on another port) working.
     expect(loadConfig({ NODE_ENV: "development", DATA_DIR: "memory" }).corsOrigins).toEqual(["*"]);
-    expect(loadConfig({ NODE_ENV: "production", CORS_ORIGINS: "https://app.example", DATA_DIR: "memory" }).corsOrigins).toEqual([
+    expect(loadConfig({ NODE_ENV: "production", EMAIL_VERIFICATION: "off", CORS_ORIGINS: "https://app.example", DATA_DIR: "memory" }).corsOrigins).toEqual([
       "https://app.example",
     ]);
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { ConversationService } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { MessageService } from "@parley/gen/parley/chat/v1/message_pb";
-import { inboxRetentionJob, startOutboxRelay, startRetention, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
+import { inboxRetentionJob, startOutboxRelay, startRetention, type OutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
 import { consumeSocialGraph } from "./events/consume-social-graph.js";
 import { conversationHandlers } from "./handlers/conversations.js";
 import { messageHandlers } from "./handlers/messages.js";
@@ -16,6 +16,7 @@ export async function createChatService(deps: PlatformDeps): Promise<ServiceModu
   const db = deps.database.db;
   const ctx = { db, logger };
   const running: { stop(): Promise<void> }[] = [];
+  let relay: OutboxRelay | undefined;
 
   return {
     name: "chat",
@@ -25,7 +26,8 @@ export async function createChatService(deps: PlatformDeps): Promise<ServiceModu
     },
     async start() {
       await deps.database.migrate({ migrationsFolder, schema: "chat" });
-      running.push(startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "chat", logger }));
+      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "chat", logger, metrics: deps.metrics });
+      running.push(relay);
       const projection: Subscription = await consumeSocialGraph(deps.bus, db, logger);
       running.push(projection);
       running.push(
@@ -39,6 +41,10 @@ export async function createChatService(deps: PlatformDeps): Promise<ServiceModu
     async stop() {
       // Consumers first, then the relay, so nothing is half-applied at shutdown.
       for (const part of running.splice(0).reverse()) await part.stop();
+      relay = undefined;
+    },
+    async degraded() {
+      return relay?.degraded();
     },
   };
 }

@@ -5,6 +5,7 @@ import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
 import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
 import { startOutboxRelay, startRetention, verificationTokenKey, type OutboxRelay, type PlatformDeps, type RetentionRunner, type ServiceModule } from "@parley/platform";
 import { dummyPasswordHash } from "./domain/passwords.js";
+import { startGraphReconcile } from "./events/graph-slices.js";
 import { authService } from "./handlers/auth.js";
 import { friendService } from "./handlers/friends.js";
 import { userService } from "./handlers/users.js";
@@ -27,6 +28,7 @@ export async function createIdentityService(deps: PlatformDeps): Promise<Service
   let relay: OutboxRelay | undefined;
   let sweep: UnverifiedSweep | undefined;
   let retention: RetentionRunner | undefined;
+  let reconcile: { stop(): void } | undefined;
 
   return {
     name: "identity",
@@ -40,24 +42,30 @@ export async function createIdentityService(deps: PlatformDeps): Promise<Service
     },
     async start() {
       await deps.database.migrate({ migrationsFolder: MIGRATIONS_FOLDER, schema: "identity" });
-      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "identity", logger });
+      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "identity", logger, metrics: deps.metrics });
       sweep = startUnverifiedSweep(deps, logger);
       retention = startRetention({
         jobs: identityRetentionJobs(deps.database.db, deps.config.retention),
         intervalMs: deps.config.retention.intervalSec * 1000,
         logger,
       });
+      reconcile = startGraphReconcile(deps.database.db, logger, deps.config.graphReconcileIntervalSec * 1000);
       // Computed now so the first login for an unknown user isn't measurably slower.
       await dummyPasswordHash();
       logger.info("identity started");
     },
     async stop() {
+      reconcile?.stop();
+      reconcile = undefined;
       await sweep?.stop();
       sweep = undefined;
       await retention?.stop();
       retention = undefined;
       await relay?.stop();
       relay = undefined;
+    },
+    async degraded() {
+      return relay?.degraded();
     },
   };
 }

@@ -7,7 +7,7 @@ import { inArray } from "drizzle-orm";
 import { createTestPlatform, startTestServer, waitFor, type TestPlatform, type TestServer } from "@parley/platform/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createIdentityService } from "../src/index.js";
-import { emailVerificationTokens, inbox, refreshTokens, users } from "../src/store/schema.js";
+import { emailVerificationTokens, inbox, refreshTokens, sessions, users } from "../src/store/schema.js";
 
 const DAY = 24 * 3600_000;
 let tp: TestPlatform;
@@ -35,9 +35,10 @@ describe("identity retention", () => {
       { consumer: "c", eventId: "old", processedAt: ago(30 * DAY) },
       { consumer: "c", eventId: "recent", processedAt: ago(DAY) },
     ]);
+    const familyIds: string[] = [];
     const token = (id: string, expiresAt: Date, extra: Partial<typeof refreshTokens.$inferInsert> = {}) => ({
       id,
-      familyId: randomUUID(),
+      familyId: familyIds[familyIds.push(randomUUID()) - 1]!,
       userId,
       tokenHash: randomUUID(),
       expiresAt,
@@ -47,13 +48,16 @@ describe("identity retention", () => {
     const expiredYesterday = randomUUID();
     const live = randomUUID();
     const rotatedButLive = randomUUID();
-    await db.insert(refreshTokens).values([
+    const tokens = [
       token(expiredLongAgo, ago(30 * DAY)),
       token(expiredYesterday, ago(DAY)),
       token(live, new Date(Date.now() + DAY)),
       // Reuse detection needs rotated tokens until they expire.
       token(rotatedButLive, new Date(Date.now() + DAY), { usedAt: ago(30 * DAY) }),
-    ]);
+    ];
+    // Every session is old; only the one whose last token gets pruned (expiredLongAgo's) may go.
+    await db.insert(sessions).values(familyIds.map((id) => ({ id, userId, createdAt: ago(60 * DAY) })));
+    await db.insert(refreshTokens).values(tokens);
     const verification = (id: string, expiresAt: Date, usedAt: Date | null = null) => ({ id, userId, tokenHash: randomUUID(), expiresAt, usedAt });
     const vExpired = randomUUID();
     const vUsedLongAgo = randomUUID();
@@ -72,6 +76,8 @@ describe("identity retention", () => {
         expect(inboxLeft).toEqual(["recent"]);
         expect(refreshLeft.sort()).toEqual([expiredYesterday, live, rotatedButLive].sort());
         expect(verifyLeft).toEqual([vPending]);
+        const sessionsLeft = (await db.select().from(sessions)).map((r) => r.id);
+        expect(sessionsLeft.sort()).toEqual(familyIds.slice(1).sort());
       },
       { timeoutMs: 20_000, intervalMs: 250 },
     );

@@ -10,6 +10,7 @@ import {
   startRetention,
   verificationTokenKey,
   type Logger,
+  type OutboxRelay,
   type PlatformDeps,
   type ServiceModule,
   type Subscription,
@@ -34,6 +35,7 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
   const tokenKey = mailer && deps.config.emailVerification ? verificationTokenKey(deps.config) : deps.config.verificationTokenKey;
 
   let running: Array<Subscription | { stop(): Promise<void> }> = [];
+  let relay: OutboxRelay | undefined;
 
   return {
     name: SCHEMA,
@@ -43,7 +45,7 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
     },
     async start(): Promise<void> {
       await deps.database.migrate({ migrationsFolder, schema: SCHEMA });
-      const relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: SCHEMA, logger });
+      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: SCHEMA, logger, metrics: deps.metrics });
       running = [relay, await startFeedConsumer(deps, logger)];
       if (mailer) running.push(await startMailerConsumer(deps, mailer, tokenKey, logger));
       running.push(
@@ -59,7 +61,11 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
       const stopping = running.reverse();
       running = [];
       for (const s of stopping) await s.stop();
+      relay = undefined;
       mailer?.close();
+    },
+    async degraded(): Promise<string | undefined> {
+      return relay?.degraded();
     },
   };
 }

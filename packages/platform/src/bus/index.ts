@@ -21,3 +21,4 @@ export async function createBus(opts: {
   }
   return createMemoryBus({ logger: opts.logger, ...(opts.memoryLimits ? { limits: opts.memoryLimits } : {}) });
 }
+export { MAX_EVENT_BYTES, UnpublishableEventError } from "./errors.js";

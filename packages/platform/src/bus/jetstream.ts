@@ -9,6 +9,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  ErrorCode,
   NatsError,
   RetentionPolicy,
   StorageType,
@@ -24,15 +25,33 @@ import {
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { BusHandler, ConsumeOptions, EventBus, Subscription } from "../types.js";
+import { BrokerUnavailableError, UnpublishableEventError } from "./errors.js";
+
+/** Publish failures that mean "no answer from the broker", not "the broker refused this event". */
+const OUTAGE_CODES = new Set<string>([
+  ErrorCode.Timeout,
+  ErrorCode.Disconnect,
+  ErrorCode.ConnectionClosed,
+  ErrorCode.ConnectionDraining,
+  ErrorCode.ConnectionRefused,
+  ErrorCode.ConnectionTimeout,
+  ErrorCode.NoResponders,
+  ErrorCode.JetStream408RequestTimeout,
+]);
+import { createJetStreamDeadLetters } from "./jetstream-dead-letters.js";
 import { natsConnectionOptions, type NatsSecurityOptions } from "./nats-options.js";
 import {
+  DEAD_LETTER_STREAM,
   DEFAULT_ACK_WAIT_MS,
+  DLQ_HEADERS,
   DEFAULT_MAX_DELIVER,
   DUPLICATE_WINDOW_MS,
   InFlight,
   STOP_GRACE_MS,
   STREAMS,
+  deadLetterError,
   nakDelayMs,
+  refuseUnpublishable,
   sleep,
   streamForFilters,
   streamForSubject,
@@ -42,6 +61,15 @@ import {
 /** JetStream API error codes (nats-server `errors.json`). */
 const CONSUMER_NOT_FOUND = 10014;
 const OWN_INACTIVE_THRESHOLD_MS = 60_000;
+
+interface RunOptions {
+  handler: BusHandler;
+  maxDeliver: number;
+  /** Durable (or own) name without namespace: dead letters and replays are addressed by it. */
+  consumer: string;
+  /** Durables dead-letter after maxDeliver; own consumers (a node's deliveries) terminate and log. */
+  deadLetter: boolean;
+}
 
 export interface JetStreamBusOptions {
   natsUrl: string;
@@ -90,6 +118,7 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
   const jsm = await nc.jetstreamManager();
   const js = nc.jetstream();
   await ensureStreams(jsm, streamName, wire);
+  const deadLetters = await createJetStreamDeadLetters({ jsm, js, stream: streamName(DEAD_LETTER_STREAM), wire });
   const multiFilter = supportsMultiFilter(nc);
   const subscriptions = new Set<Subscription>();
 
@@ -118,16 +147,22 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
       const info = await jsm.consumers.info(plan.stream, plan.name);
       if (plan.shared) {
         const want = plan.config(undefined);
-        // Filters too: a durable whose subjects moved to another stream (typing/presence) must stop asking for them.
+        // Filters too: a durable whose subjects moved to another stream (typing/presence) must stop asking
+        // for them, and one that starts consuming one more subject (chat's graph slices) must get it.
         const had = info.config.filter_subjects ?? (info.config.filter_subject ? [info.config.filter_subject] : []);
         const wants = want.filter_subjects ?? (want.filter_subject ? [want.filter_subject] : []);
         const filtersChanged = had.length !== wants.length || had.some((f) => !wants.includes(f));
         if (info.config.ack_wait !== want.ack_wait || info.config.max_deliver !== want.max_deliver || filtersChanged) {
-          await jsm.consumers.update(plan.stream, plan.name, {
-            ack_wait: want.ack_wait,
-            max_deliver: want.max_deliver,
-            ...(filtersChanged ? (wants.length === 1 ? { filter_subject: wants[0] } : { filter_subjects: wants }) : {}),
-          });
+          const base = { ack_wait: want.ack_wait, max_deliver: want.max_deliver };
+          const withFilters = wants.length === 1 ? { ...base, filter_subject: wants[0] } : { ...base, filter_subjects: wants };
+          try {
+            await jsm.consumers.update(plan.stream, plan.name, filtersChanged ? withFilters : base);
+          } catch (err) {
+            if (!filtersChanged) throw err;
+            // An older server may refuse to change filters; keep consuming what the durable has.
+            logger.warn({ err, consumer: plan.name }, "cannot change the durable's subject filters; delete the consumer to pick up new subjects");
+            await jsm.consumers.update(plan.stream, plan.name, base);
+          }
         }
       }
       return;
@@ -140,7 +175,7 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
 
   function runConsumer(
     plan: ConsumerPlan,
-    o: { handler: BusHandler; maxDeliver: number },
+    o: RunOptions,
     slots: InFlight,
     abort: AbortSignal,
   ): { done: Promise<void>; stopIterator(): void } {
@@ -148,15 +183,44 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
     let resumeAfter: number | undefined;
     const log = logger.child({ consumer: plan.name, stream: plan.stream });
 
+    /** Terminated only once the dead letter is stored; if that fails the event stays and is redelivered. */
+    async function deadLetter(m: JsMsg, id: string, err: unknown): Promise<void> {
+      const fields = { err, subject: unwire(m.subject), eventId: id, deliveries: m.info.deliveryCount };
+      try {
+        const seq = await deadLetters.put({
+          consumer: o.consumer,
+          eventId: id,
+          subject: unwire(m.subject),
+          data: m.data,
+          error: deadLetterError(err),
+          deliveries: m.info.deliveryCount,
+        });
+        m.term(`dead-lettered after ${m.info.deliveryCount} deliveries`);
+        log.error({ ...fields, deadLetterSeq: seq }, "event failed maxDeliver times; dead-lettered");
+      } catch (dlqErr) {
+        log.error({ ...fields, dlqErr }, "event failed maxDeliver times and could not be dead-lettered; will redeliver");
+        m.nak(nakDelayMs(m.info.deliveryCount));
+      }
+    }
+
     async function handle(m: JsMsg): Promise<void> {
       const deliveryCount = m.info.deliveryCount;
-      const id = m.headers?.get("Nats-Msg-Id") || `${m.info.stream}:${m.seq}`;
+      const replayFor = m.headers?.get(DLQ_HEADERS.replayFor);
+      // A replayed dead letter is for one consumer; the others handled (or dead-lettered) it already.
+      if (replayFor && replayFor !== o.consumer) return m.ack();
+      const id = m.headers?.get(DLQ_HEADERS.eventId) || m.headers?.get("Nats-Msg-Id") || `${m.info.stream}:${m.seq}`;
+      // Durables run with the server's max_deliver unlimited (see consume), so ack-wait expiries end here too.
+      if (o.deadLetter && deliveryCount > o.maxDeliver) {
+        return deadLetter(m, id, new Error(`not acked within ack wait in ${deliveryCount - 1} deliveries`));
+      }
       try {
         await o.handler({ id, subject: unwire(m.subject), data: m.data, deliveryCount });
         m.ack();
       } catch (err) {
         const fields = { err, subject: unwire(m.subject), eventId: id, deliveries: deliveryCount };
-        if (deliveryCount >= o.maxDeliver) {
+        if (deliveryCount >= o.maxDeliver && o.deadLetter) {
+          await deadLetter(m, id, err);
+        } else if (deliveryCount >= o.maxDeliver) {
           log.error(fields, "event failed maxDeliver times; terminated");
           m.term(`handler failed ${deliveryCount} times`);
         } else {
@@ -206,7 +270,9 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
   function start(planList: ConsumerPlan[], o: ConsumeOptions | (Omit<ConsumeOptions, "durable"> & { name: string }), onStopped?: () => Promise<void>): Subscription {
     const slots = new InFlight(o.concurrency ?? 1);
     const abort = new AbortController();
-    const runners = planList.map((p) => runConsumer(p, { handler: o.handler, maxDeliver: o.maxDeliver ?? DEFAULT_MAX_DELIVER }, slots, abort.signal));
+    const durable = "durable" in o;
+    const run: RunOptions = { handler: o.handler, maxDeliver: o.maxDeliver ?? DEFAULT_MAX_DELIVER, consumer: durable ? o.durable : o.name, deadLetter: durable };
+    const runners = planList.map((p) => runConsumer(p, run, slots, abort.signal));
     let stopping: Promise<void> | undefined;
     const sub: Subscription = {
       stop() {
@@ -228,11 +294,14 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
 
   return {
     async publish(subject, data, msgId) {
-      streamForSubject(subject);
+      refuseUnpublishable(subject, data, nc.info?.max_payload);
       try {
         await js.publish(wire(subject), data, { msgID: msgId });
       } catch (err) {
-        throw new Error(`bus: publish of ${subject} (msgId ${msgId}) failed`, { cause: err });
+        const code = err instanceof NatsError ? err.code : undefined;
+        const Failure =
+          code === ErrorCode.MaxPayloadExceeded ? UnpublishableEventError : code !== undefined && OUTAGE_CODES.has(code) ? BrokerUnavailableError : Error;
+        throw new Failure(`bus: publish of ${subject} (msgId ${msgId}) failed`, { cause: err });
       }
     },
 
@@ -240,7 +309,9 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
       const stream = streamName(streamForFilters(o.subjects, o.durable));
       const base = consumerName(o.durable);
       const ackWait = nanos(o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS);
-      const maxDeliver = o.maxDeliver ?? DEFAULT_MAX_DELIVER;
+      // Unlimited on the server: the client dead-letters at maxDeliver, and an event the server
+      // stopped delivering on its own (max_deliver reached by ack-wait expiries) would be lost silently.
+      const maxDeliver = -1;
       const planList = plans(base, o.subjects, (name, filters) => ({
         stream,
         name,
@@ -285,6 +356,8 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
         await Promise.all(planList.map((p) => jsm.consumers.delete(p.stream, p.name).catch(() => false)));
       });
     },
+
+    deadLetters,
 
     async ping() {
       await Promise.race([

@@ -3,10 +3,13 @@
  * events are stored per stream (with max age), deduplicated by msgId within
  * the duplicate window; a durable group starts at the beginning of the stream
  * (DeliverPolicy.All), load-balances across its subscribers, redelivers on
- * throw (with backoff) or ack-wait expiry, and terminates after maxDeliver.
+ * throw (with backoff) or ack-wait expiry, and after maxDeliver moves a
+ * durable's event to a bounded in-memory dead-letter queue.
  */
 import type { Logger } from "pino";
 import type { BusHandler, BusMessage, ConsumeOptions, EventBus, Subscription } from "../types.js";
+import { MEMORY_MAX_PAYLOAD_BYTES } from "./errors.js";
+import { MemoryDeadLetters } from "./memory-dead-letters.js";
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_MAX_DELIVER,
@@ -14,7 +17,9 @@ import {
   InFlight,
   STOP_GRACE_MS,
   STREAMS,
+  deadLetterError,
   nakDelayMs,
+  refuseUnpublishable,
   streamForFilters,
   streamForSubject,
   subjectMatches,
@@ -23,10 +28,13 @@ import {
 
 interface StoredEvent {
   readonly seq: number;
+  /** The event id handlers see (the msgId, or the original id of a replay). */
   readonly id: string;
   readonly subject: string;
   readonly data: Uint8Array;
   readonly storedAt: number;
+  /** A replayed dead letter: only this consumer gets it. */
+  readonly replayFor?: string;
 }
 
 /**
@@ -79,7 +87,7 @@ class MemoryStream {
   }
 
   /** Returns false for a duplicate msgId. */
-  append(subject: string, data: Uint8Array, msgId: string): boolean {
+  append(subject: string, data: Uint8Array, msgId: string, replay?: { eventId: string; consumer: string }): boolean {
     const now = Date.now();
     for (const [id, expiresAt] of this.seen) {
       if (expiresAt > now) break;
@@ -87,7 +95,8 @@ class MemoryStream {
     }
     if (this.seen.has(msgId)) return false;
     this.seen.set(msgId, now + DUPLICATE_WINDOW_MS);
-    this.events.push({ seq: this.nextSeq++, id: msgId, subject, data: data.slice(), storedAt: now });
+    const base = { seq: this.nextSeq++, id: replay?.eventId ?? msgId, subject, data: data.slice(), storedAt: now };
+    this.events.push(replay ? { ...base, replayFor: replay.consumer } : base);
     this.bytes += data.byteLength;
     this.trim(now);
     return true;
@@ -133,6 +142,8 @@ class Group {
     private readonly maxDeliver: number,
     private readonly ackWaitMs: number,
     private readonly logger: Logger,
+    /** Durable groups dead-letter; a consumeOwn group (a node's own deliveries) only logs. */
+    private readonly deadLetters: MemoryDeadLetters | undefined,
   ) {
     this.cursor = startSeq;
     stream.groups.add(this);
@@ -199,7 +210,9 @@ class Group {
     this.cursor = Math.max(this.cursor, this.stream.firstSeq);
     while (this.cursor < this.stream.nextSeq) {
       const event = this.stream.at(this.cursor++);
-      if (event && this.filters.some((f) => subjectMatches(f, event.subject))) return event;
+      if (event && (event.replayFor === undefined || event.replayFor === this.name) && this.filters.some((f) => subjectMatches(f, event.subject))) {
+        return event;
+      }
     }
     this.armRedeliverTimer();
     return undefined;
@@ -253,10 +266,20 @@ class Group {
   private retryOrTerminate(event: StoredEvent, count: number, err: unknown, delayMs = nakDelayMs(count)): void {
     if (count >= this.maxDeliver) {
       this.counts.delete(event.seq);
-      this.logger.error(
-        { err, consumer: this.name, subject: event.subject, eventId: event.id, deliveries: count },
-        "event failed maxDeliver times; terminated",
-      );
+      const fields = { err, consumer: this.name, subject: event.subject, eventId: event.id, deliveries: count };
+      if (!this.deadLetters) {
+        this.logger.error(fields, "event failed maxDeliver times; terminated");
+        return;
+      }
+      const letter = this.deadLetters.put({
+        consumer: this.name,
+        eventId: event.id,
+        subject: event.subject,
+        data: event.data,
+        error: deadLetterError(err),
+        deliveries: count,
+      });
+      this.logger.error({ ...fields, deadLetterSeq: letter.seq }, "event failed maxDeliver times; dead-lettered");
       return;
     }
     this.logger.warn({ err, consumer: this.name, subject: event.subject, eventId: event.id, deliveries: count, retryInMs: delayMs }, "event handler failed; will redeliver");
@@ -266,11 +289,24 @@ class Group {
   }
 }
 
-export function createMemoryBus(opts: { logger: Logger; limits?: MemoryBusLimits }): EventBus {
+export interface MemoryBusOptions {
+  logger: Logger;
+  limits?: MemoryBusLimits;
+  /** Largest payload accepted, like NATS' max_payload. Default 1 MiB (NATS' default). */
+  maxPayloadBytes?: number;
+}
+
+export function createMemoryBus(opts: MemoryBusOptions): EventBus {
+  const maxPayload = opts.maxPayloadBytes ?? MEMORY_MAX_PAYLOAD_BYTES;
   const logger = opts.logger.child({ component: "bus", kind: "memory" });
   const limits = opts.limits ?? DEFAULT_MEMORY_BUS_LIMITS;
   const streams = new Map(STREAMS.map((s) => [s.name, new MemoryStream(s, limits, logger)]));
   const durables = new Map<string, { group: Group; key: string }>();
+  const deadLetters = new MemoryDeadLetters(logger, (letter) => {
+    const stream = streamOf(streamForSubject(letter.subject));
+    const replayed = stream.append(letter.subject, letter.data, `${letter.eventId}~replay~${letter.seq}`, { eventId: letter.eventId, consumer: letter.consumer });
+    if (replayed) for (const g of stream.groups) g.schedulePump();
+  });
   const subscriptions = new Set<Subscription>();
   let closed = false;
 
@@ -298,6 +334,7 @@ export function createMemoryBus(opts: { logger: Logger; limits?: MemoryBusLimits
   return {
     async publish(subject, data, msgId) {
       if (closed) throw new Error(`bus: closed; cannot publish ${subject}`);
+      refuseUnpublishable(subject, data, maxPayload);
       const stream = streamOf(streamForSubject(subject));
       if (stream.append(subject, data, msgId)) for (const g of stream.groups) g.schedulePump();
     },
@@ -312,7 +349,7 @@ export function createMemoryBus(opts: { logger: Logger; limits?: MemoryBusLimits
       }
       if (!entry) {
         const stream = streamOf(spec);
-        const group = new Group(stream, o.durable, o.subjects, stream.firstSeq, o.maxDeliver ?? DEFAULT_MAX_DELIVER, o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, logger);
+        const group = new Group(stream, o.durable, o.subjects, stream.firstSeq, o.maxDeliver ?? DEFAULT_MAX_DELIVER, o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, logger, deadLetters);
         entry = { group, key };
         durables.set(o.durable, entry);
       }
@@ -321,13 +358,15 @@ export function createMemoryBus(opts: { logger: Logger; limits?: MemoryBusLimits
 
     async consumeOwn(o) {
       const stream = streamOf(streamForFilters(o.subjects, o.name));
-      const group = new Group(stream, o.name, o.subjects, stream.nextSeq, o.maxDeliver ?? DEFAULT_MAX_DELIVER, o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, logger);
+      const group = new Group(stream, o.name, o.subjects, stream.nextSeq, o.maxDeliver ?? DEFAULT_MAX_DELIVER, o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, logger, undefined);
       return subscribe(group, o, () => group.destroy());
     },
 
     async ping() {
       if (closed) throw new Error("bus: closed");
     },
+
+    deadLetters,
 
     async close() {
       if (closed) return;

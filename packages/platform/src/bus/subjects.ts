@@ -2,6 +2,7 @@
  * Streams, subject matching and redelivery policy shared by the JetStream and
  * in-process buses, so both accept and route exactly the same subjects.
  */
+import { UnpublishableEventError } from "./errors.js";
 
 export interface StreamSpec {
   /** Stream name without namespace suffix. */
@@ -35,6 +36,39 @@ export const STREAMS: readonly StreamSpec[] = [
   { name: "PARLEY_EDGE", subjects: ["parley.edge.>"], maxAgeMs: 10 * 60_000 },
   { name: "PARLEY_SIGNALS", subjects: ["parley.realtime.>"], maxAgeMs: 60_000 },
 ];
+
+/**
+ * Dead letters: not in STREAMS, so `publish` refuses these subjects and no
+ * consumer filter can reach them; only the bus's dead-letter code writes here.
+ */
+export const DEAD_LETTER_STREAM: StreamSpec = { name: "PARLEY_DLQ", subjects: ["parley.dlq.>"], maxAgeMs: 30 * 24 * 3600_000 };
+
+/** `parley.dlq.<consumer>`; durable names are already subject-safe after this. */
+export function deadLetterSubject(consumer: string): string {
+  return `parley.dlq.${consumer.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}
+
+/** Headers of dead letters and replays. */
+export const DLQ_HEADERS = {
+  /** On a replayed event: only this consumer handles it, every other consumer acks it unseen. */
+  replayFor: "Parley-Replay-For",
+  /** The original event id (Nats-Msg-Id of a replay must differ, or the broker's dedupe drops it). */
+  eventId: "Parley-Event-Id",
+  subject: "Parley-Subject",
+  consumer: "Parley-Consumer",
+  error: "Parley-Error",
+  deliveries: "Parley-Deliveries",
+} as const;
+
+/** Handler errors as kept in a dead letter: message chain, one line, bounded. */
+export function deadLetterError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 4; depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ").replace(/[\r\n]+/g, " ").slice(0, 500);
+}
 
 /** NATS subject matching: `*` = one token, `>` = one or more trailing tokens. */
 export function subjectMatches(filter: string, subject: string): boolean {
@@ -73,6 +107,25 @@ export function streamForSubject(subject: string): StreamSpec {
 }
 
 /**
+ * Throws `UnpublishableEventError` for an event no retry can publish: a
+ * subject no stream stores, or a payload over the server's max_payload
+ * (headers need room too, hence the margin).
+ */
+export function refuseUnpublishable(subject: string, data: Uint8Array, maxPayload: number | undefined): void {
+  try {
+    streamForSubject(subject);
+  } catch (err) {
+    throw new UnpublishableEventError(err instanceof Error ? err.message : `bus: cannot publish ${subject}`, { cause: err });
+  }
+  if (maxPayload !== undefined && data.byteLength + HEADER_ROOM_BYTES > maxPayload) {
+    throw new UnpublishableEventError(`bus: event on ${subject} is ${data.byteLength} bytes; the broker's max_payload is ${maxPayload}`);
+  }
+}
+
+/** Room kept for Nats-Msg-Id and the other headers of an event. */
+const HEADER_ROOM_BYTES = 4 * 1024;
+
+/**
  * The one stream a consumer's filters live in. A consumer spanning both
  * streams would need two consumers with no ordering between them, so it is
  * rejected rather than silently split.
@@ -103,10 +156,18 @@ export function streamForFilters(subjects: readonly string[], consumer: string):
  * a failing handler would spin hot, so the delay doubles with each delivery.
  */
 export function nakDelayMs(deliveryCount: number): number {
-  return Math.min(200 * 2 ** Math.max(0, deliveryCount - 1), 30_000);
+  return Math.min(200 * 2 ** Math.max(0, deliveryCount - 1), MAX_NAK_DELAY_MS);
 }
 
-export const DEFAULT_MAX_DELIVER = 10;
+const MAX_NAK_DELAY_MS = 60_000;
+
+/**
+ * 20 deliveries with the delays above span ≈ 12 minutes (0.2 s doubling to
+ * 60 s, then 60 s apart): a Redis or peer outage of several minutes is
+ * retried through, not dead-lettered. (10 deliveries capped at 30 s gave up
+ * after ≈ 80 s.)
+ */
+export const DEFAULT_MAX_DELIVER = 20;
 export const DEFAULT_ACK_WAIT_MS = 30_000;
 
 /** How long stop() waits for running handlers before giving up on them (their events get redelivered). */

@@ -8,7 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { respondMetrics, respondReady, type ReadinessCheck } from "./probes.js";
+import { respondMetrics, respondReady, type DegradedCheck, type ReadinessCheck } from "./probes.js";
 import { pathOf, sendText } from "./types.js";
 
 export interface AdminServer {
@@ -27,6 +27,8 @@ export async function startAdminServer(opts: {
   redact: (text: string) => string;
   /** Settings operators must see (e.g. email verification off), shown with every readiness answer. */
   notices?: Record<string, string>;
+  /** Problems reported under `degraded` with a ready answer (e.g. parked outbox events). */
+  degraded?: Record<string, DegradedCheck>;
   logger: Logger;
 }): Promise<AdminServer> {
   const { logger: log } = opts;
@@ -35,7 +37,7 @@ export async function startAdminServer(opts: {
     if (req.method !== "GET" && req.method !== "HEAD") return sendText(res, 405, "method not allowed");
     if (path === "/healthz") return sendText(res, 200, "ok");
     if (path === "/readyz") {
-      respondReady(res, opts.checks, opts.draining(), opts.redact, opts.notices).catch((err: unknown) => log.error({ err }, "readiness probe failed"));
+      respondReady(res, opts.checks, opts.draining(), opts.redact, opts.notices, opts.degraded).catch((err: unknown) => log.error({ err }, "readiness probe failed"));
       return;
     }
     if (path === "/metrics") {

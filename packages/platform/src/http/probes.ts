@@ -15,6 +15,28 @@ function withTimeout(check: ReadinessCheck): Promise<void> {
   return Promise.race([check(), timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Resolves to a message while something needs an operator without making the pod unready. */
+export type DegradedCheck = () => Promise<string | undefined>;
+
+/** Problems reported next to a ready answer; a check that fails or hangs is reported as such. */
+async function collectDegraded(checks: Record<string, DegradedCheck>, redact: (text: string) => string): Promise<Record<string, string>> {
+  const names = Object.keys(checks);
+  const results = await Promise.allSettled(
+    names.map(async (n) => {
+      let found: string | undefined;
+      await withTimeout(async () => void (found = await checks[n]?.()));
+      return found;
+    }),
+  );
+  const degraded: Record<string, string> = {};
+  results.forEach((r, i) => {
+    const name = names[i] ?? "?";
+    if (r.status === "rejected") degraded[name] = `check failed: ${redact(r.reason instanceof Error ? r.reason.message : String(r.reason))}`;
+    else if (r.value !== undefined) degraded[name] = r.value;
+  });
+  return degraded;
+}
+
 /** `redact` masks secrets (connection-string passwords) drivers put into their error messages. */
 export async function respondReady(
   res: AnyResponse,
@@ -22,6 +44,7 @@ export async function respondReady(
   draining: boolean,
   redact: (text: string) => string,
   notices: Record<string, string> = {},
+  degradedChecks: Record<string, DegradedCheck> = {},
 ): Promise<void> {
   const shown = Object.keys(notices).length > 0 ? { notices } : {};
   if (draining) return sendJson(res, 503, { ready: false, failed: { server: "shutting down" }, ...shown });
@@ -32,7 +55,8 @@ export async function respondReady(
     if (r.status === "rejected") failed[names[i] ?? "?"] = redact(r.reason instanceof Error ? r.reason.message : String(r.reason));
   });
   if (Object.keys(failed).length > 0) return sendJson(res, 503, { ready: false, failed, ...shown });
-  sendJson(res, 200, { ready: true, ...shown });
+  const degraded = await collectDegraded(degradedChecks, redact);
+  sendJson(res, 200, Object.keys(degraded).length > 0 ? { ready: true, degraded, ...shown } : { ready: true, ...shown });
 }
 
 export async function respondMetrics(res: AnyResponse, registry: Registry): Promise<void> {

@@ -16,8 +16,21 @@ import { conversationFor, conversationForEvent } from "./views.js";
 
 export const MAX_IDS_PER_CALL = 256;
 
+/**
+ * Members of one group, creator included (the contract's limit, see
+ * conversation.proto). DESIGN sizes fan-out for 1,000-member groups, and a
+ * membership event carries every member id: an unbounded group would
+ * eventually produce an event the broker refuses.
+ */
+export const MAX_GROUP_MEMBERS = 1_000;
+
+export function groupFull(): ConnectError {
+  return new ConnectError(`the group is full: a group has at most ${MAX_GROUP_MEMBERS} members`, Code.FailedPrecondition);
+}
+
 export async function createGroup(ctx: ChatContext, me: string, title: string, memberIds: string[]): Promise<Conversation> {
   const others = memberIds.filter((id) => id !== me);
+  if (others.length + 1 > MAX_GROUP_MEMBERS) throw groupFull();
   await requireAddableFriends(ctx.db, me, others);
   const row = await ctx.db.transaction(async (tx) => {
     const now = new Date();
@@ -51,6 +64,7 @@ export async function addMembers(ctx: ChatContext, me: string, conversationId: s
     const current = new Set((await listMembers(tx, conversationId)).map((m) => m.userId));
     const added = userIds.filter((id) => !current.has(id));
     if (added.length === 0) return conversation;
+    if (current.size + added.length > MAX_GROUP_MEMBERS) throw groupFull();
     await requireAddableFriends(tx, me, added);
     const now = new Date();
     await tx.insert(members).values(added.map((userId) => ({ conversationId, userId, role: "member" as const, joinedAt: now })));

@@ -14,6 +14,7 @@ import { members, type InviteRow } from "../store/schema.js";
 import { blockedByInviteAuthority } from "../store/social-graph.js";
 import { invalid } from "../validation.js";
 import { conversationFor, conversationForEvent } from "./views.js";
+import { groupFull, MAX_GROUP_MEMBERS } from "./groups.js";
 
 const DAY_SEC = 24 * 3600;
 export const DEFAULT_INVITE_TTL_SEC = 7 * DAY_SEC;
@@ -96,6 +97,8 @@ export async function joinByInvite(ctx: ChatContext, me: string, code: string): 
     if (await blockedByInviteAuthority(tx, conversation.id, invite.createdBy, me)) {
       throw new ConnectError("invite not found", Code.NotFound);
     }
+    // member_count is exact here: the conversation row is locked and every membership change refreshes it.
+    if (conversation.memberCount >= MAX_GROUP_MEMBERS) throw groupFull();
     await tx.insert(members).values({ conversationId: conversation.id, userId: me, role: "member", joinedAt: new Date() });
     await countInviteUse(tx, code);
     const updated = await refreshMemberCount(tx, conversation.id);

@@ -2,7 +2,13 @@
  * Projection of identity's social graph into chat's own tables. Each event is
  * applied once (inbox), so redeliveries are no-ops.
  */
-import { BlockEventSchema, FriendshipEventSchema } from "@parley/gen/parley/identity/v1/events_pb";
+import {
+  BlockEventSchema,
+  FriendshipEventSchema,
+  SocialGraphSliceEventSchema,
+  SocialGraphSliceEvent_Kind,
+  type GraphEdge,
+} from "@parley/gen/parley/identity/v1/events_pb";
 import {
   decodeEvent,
   handleOnce,
@@ -13,7 +19,7 @@ import {
   type Subscription,
 } from "@parley/platform";
 import { inbox } from "../store/schema.js";
-import { setBlock, setFriendship } from "../store/social-graph.js";
+import { replaceEdgeRange, setBlock, setFriendship } from "../store/social-graph.js";
 import { identitySubjects } from "./subjects.js";
 
 export const SOCIAL_GRAPH_CONSUMER = "chat-social-graph";
@@ -21,6 +27,15 @@ export const SOCIAL_GRAPH_CONSUMER = "chat-social-graph";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Logger = PlatformDeps["logger"];
+
+/** An unset slice bound. */
+const OPEN = "open";
+
+/** Lower-cased ids; undefined if either is not a UUID (the slice is then dropped as malformed). */
+function normalEdge(e: GraphEdge): { first: string; second: string } | undefined {
+  if (!UUID.test(e.first) || !UUID.test(e.second)) return undefined;
+  return { first: e.first.toLowerCase(), second: e.second.toLowerCase() };
+}
 
 async function apply(tx: Database, msg: BusMessage, logger: Logger): Promise<void> {
   switch (msg.subject) {
@@ -36,6 +51,16 @@ async function apply(tx: Database, msg: BusMessage, logger: Logger): Promise<voi
       const event = decodeEvent(BlockEventSchema, msg);
       if (!UUID.test(event.blockerId) || !UUID.test(event.blockedId)) break;
       await setBlock(tx, event.blockerId.toLowerCase(), event.blockedId.toLowerCase(), msg.subject === identitySubjects.blockCreated);
+      return;
+    }
+    case identitySubjects.graphSlice: {
+      const event = decodeEvent(SocialGraphSliceEventSchema, msg);
+      const kind = event.kind === SocialGraphSliceEvent_Kind.FRIENDSHIP ? "friendship" : event.kind === SocialGraphSliceEvent_Kind.BLOCK ? "block" : undefined;
+      const edges = event.edges.map(normalEdge).filter((e) => e !== undefined);
+      const after = event.after ? normalEdge(event.after) : OPEN;
+      const through = event.through ? normalEdge(event.through) : OPEN;
+      if (kind === undefined || edges.length !== event.edges.length || after === undefined || through === undefined) break;
+      await replaceEdgeRange(tx, kind, { after: after === OPEN ? undefined : after, through: through === OPEN ? undefined : through }, edges);
       return;
     }
   }

@@ -15,4 +15,6 @@ export const identitySubjects = {
   friendshipRemoved: "parley.identity.friendship.removed",
   blockCreated: "parley.identity.block.created",
   blockRemoved: "parley.identity.block.removed",
+  /** Periodic copy of a slice of the graph; the projection replaces that key range (reconcile). */
+  graphSlice: "parley.identity.graph.slice",
 } as const;

@@ -26,6 +26,36 @@ export async function setBlock(tx: Database, blockerId: string, blockedId: strin
   }
 }
 
+export interface GraphEdge {
+  first: string;
+  second: string;
+}
+
+/**
+ * Replaces the projection's edges of one kind with after < (first, second)
+ * <= through (unset bound = open) by `edges`: identity's periodic slices,
+ * which repair whatever lost events left wrong.
+ */
+export async function replaceEdgeRange(
+  tx: Database,
+  kind: "friendship" | "block",
+  range: { after: GraphEdge | undefined; through: GraphEdge | undefined },
+  edges: GraphEdge[],
+): Promise<void> {
+  const [table, first, second] = kind === "friendship" ? [friendships, friendships.userA, friendships.userB] : [blocks, blocks.blockerId, blocks.blockedId];
+  const bounds = [
+    range.after ? sql`(${first}, ${second}) > (${range.after.first}::uuid, ${range.after.second}::uuid)` : undefined,
+    range.through ? sql`(${first}, ${second}) <= (${range.through.first}::uuid, ${range.through.second}::uuid)` : undefined,
+  ];
+  await tx.delete(table).where(and(...bounds));
+  if (edges.length === 0) return;
+  if (kind === "friendship") {
+    await tx.insert(friendships).values(edges.map((e) => ({ userA: e.first, userB: e.second }))).onConflictDoNothing();
+  } else {
+    await tx.insert(blocks).values(edges.map((e) => ({ blockerId: e.first, blockedId: e.second }))).onConflictDoNothing();
+  }
+}
+
 /** Which of `others` are friends of `me`. */
 export async function friendsAmong(db: Database, me: string, others: string[]): Promise<Set<string>> {
   const lower = others.filter((o) => o < me);

@@ -25,6 +25,8 @@ export const subjects = {
   friendRequest: (verb: "created" | "accepted" | "rejected" | "canceled") => `parley.identity.friend_request.${verb}`,
   friendship: (verb: "created" | "removed") => `parley.identity.friendship.${verb}`,
   block: (verb: "created" | "removed") => `parley.identity.block.${verb}`,
+  /** Periodic copy of the social graph for projections to reconcile against (graph-slices.ts). */
+  graphSlice: "parley.identity.graph.slice",
 } as const;
 
 /**

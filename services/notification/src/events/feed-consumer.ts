@@ -5,7 +5,7 @@
  */
 import { handleOnce, type BusHandler, type BusMessage, type PlatformDeps, type Subscription } from "@parley/platform";
 import type { Logger } from "@parley/platform";
-import { recordBlock, removeBlock, usersBlocking } from "../store/blocks.js";
+import { recordBlock, removeBlock, replaceBlockRange, usersBlocking } from "../store/blocks.js";
 import { inbox } from "../store/schema.js";
 import { planFeedAction, FEED_SUBJECTS } from "./feed-plan.js";
 import { createNotifications } from "./publish.js";
@@ -34,6 +34,8 @@ export function feedEventHandler(deps: PlatformDeps, logger: Logger): BusHandler
           return recordBlock(tx, action.blockerId, action.blockedId);
         case "unblock":
           return removeBlock(tx, action.blockerId, action.blockedId);
+        case "block-slice":
+          return replaceBlockRange(tx, action.after, action.through, action.edges);
         case "notify": {
           const recipients = action.notifications.map((n) => n.userId);
           const blocking = await usersBlocking(tx, recipients, action.actorId);

@@ -4,16 +4,24 @@
  */
 import type { BusMessage, PresenceStore } from "@parley/platform";
 import { decodeEvent } from "@parley/platform";
-import { FriendRequestEventSchema, BlockEventSchema } from "@parley/gen/parley/identity/v1/events_pb";
+import {
+  FriendRequestEventSchema,
+  BlockEventSchema,
+  SocialGraphSliceEventSchema,
+  SocialGraphSliceEvent_Kind,
+  type GraphEdge,
+} from "@parley/gen/parley/identity/v1/events_pb";
 import { ConversationEventSchema, MessageEventSchema } from "@parley/gen/parley/chat/v1/events_pb";
 import { ConversationKind } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { NotificationKind } from "@parley/gen/parley/notification/v1/notification_pb";
+import type { BlockEdge } from "../store/blocks.js";
 import type { NewNotification } from "../store/notifications.js";
 import { CHAT, IDENTITY } from "./subjects.js";
 
 export type FeedAction =
   | { type: "notify"; actorId: string; notifications: NewNotification[] }
   | { type: "block" | "unblock"; blockerId: string; blockedId: string }
+  | { type: "block-slice"; after: BlockEdge | undefined; through: BlockEdge | undefined; edges: BlockEdge[] }
   | { type: "ignore"; reason: string };
 
 export const FEED_SUBJECTS = [
@@ -21,12 +29,21 @@ export const FEED_SUBJECTS = [
   IDENTITY.friendRequestAccepted,
   IDENTITY.blockCreated,
   IDENTITY.blockRemoved,
+  IDENTITY.graphSlice,
   CHAT.conversationCreated,
   CHAT.membersAdded,
   CHAT.messageCreated,
 ];
 
 const PREVIEW_MAX_CHARS = 140;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Lower-cased ids, or null for an edge that is not two UUIDs. */
+function blockEdge(e: GraphEdge): BlockEdge | null {
+  if (!UUID.test(e.first) || !UUID.test(e.second)) return null;
+  return { blockerId: e.first.toLowerCase(), blockedId: e.second.toLowerCase() };
+}
 
 export async function planFeedAction(msg: BusMessage, presence: PresenceStore): Promise<FeedAction> {
   const sourceEventId = msg.id;
@@ -48,6 +65,15 @@ export async function planFeedAction(msg: BusMessage, presence: PresenceStore): 
       const e = decodeEvent(BlockEventSchema, msg);
       const type = msg.subject === IDENTITY.blockCreated ? "block" : "unblock";
       return { type, blockerId: e.blockerId, blockedId: e.blockedId };
+    }
+    case IDENTITY.graphSlice: {
+      const e = decodeEvent(SocialGraphSliceEventSchema, msg);
+      if (e.kind !== SocialGraphSliceEvent_Kind.BLOCK) return { type: "ignore", reason: "not a block slice" };
+      const edges = e.edges.map(blockEdge);
+      const after = e.after && blockEdge(e.after);
+      const through = e.through && blockEdge(e.through);
+      if (edges.includes(null) || after === null || through === null) return { type: "ignore", reason: "malformed graph slice" };
+      return { type: "block-slice", after, through, edges: edges.filter((x) => x !== null) };
     }
     case CHAT.conversationCreated:
     case CHAT.membersAdded: {

@@ -7,6 +7,8 @@ export const IDENTITY = {
   friendRequestAccepted: "parley.identity.friend_request.accepted",
   blockCreated: "parley.identity.block.created",
   blockRemoved: "parley.identity.block.removed",
+  /** Periodic copy of a slice of the social graph; block slices reconcile the block projection. */
+  graphSlice: "parley.identity.graph.slice",
 } as const;
 
 export const CHAT = {

@@ -43,7 +43,7 @@ export async function startRouter(deps: RouterDeps): Promise<Subscription> {
 
 export async function routeEvent(deps: Pick<RouterDeps, "bus" | "presence" | "metrics">, msg: BusMessage): Promise<void> {
   // A payload that does not decode will not decode on redelivery either: let
-  // the bus's maxDeliver terminate it (it is logged there) rather than ack it away.
+  // the bus dead-letter it after maxDeliver (kept for an operator) rather than ack it away.
   const routes = routesForEvent(msg.subject, msg.data);
   const publishes: Promise<void>[] = [];
   for (const [index, route] of routes.entries()) {

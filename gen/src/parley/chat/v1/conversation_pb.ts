@@ -214,6 +214,9 @@ export type CreateGroupRequest = Message<"parley.chat.v1.CreateGroupRequest"> & 
   title: string;
 
   /**
+   * At most 256 ids per call. A group has at most 1,000 members, creator
+   * included (AddMembers and JoinByInvite past that: failed_precondition).
+   *
    * @generated from field: repeated string member_ids = 2;
    */
   memberIds: string[];
@@ -253,6 +256,9 @@ export type AddMembersRequest = Message<"parley.chat.v1.AddMembersRequest"> & {
   conversationId: string;
 
   /**
+   * At most 256 ids per call; failed_precondition if the group would exceed
+   * 1,000 members.
+   *
    * @generated from field: repeated string user_ids = 2;
    */
   userIds: string[];
@@ -469,6 +475,8 @@ export const RevokeInviteResponseSchema: GenMessage<RevokeInviteResponse> = /*@_
  */
 export type JoinByInviteRequest = Message<"parley.chat.v1.JoinByInviteRequest"> & {
   /**
+   * failed_precondition if the group already has 1,000 members.
+   *
    * @generated from field: string code = 1;
    */
   code: string;

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/identity/v1/events.proto.
  */
 export const file_parley_identity_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEijwEKE1VzZXJSZWdpc3RlcmVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyEg0KBWVtYWlsGAIgASgJEh4KEnZlcmlmaWNhdGlvbl90b2tlbhgDIAEoCUICGAESIQoZc2VhbGVkX3ZlcmlmaWNhdGlvbl90b2tlbhgEIAEoDCI8ChpSZWdpc3RyYXRpb25BdHRlbXB0ZWRFdmVudBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJIiMKEFVzZXJEZWxldGVkRXZlbnQSDwoHdXNlcl9pZBgBIAEoCSI6ChBVc2VyVXBkYXRlZEV2ZW50EiYKBHVzZXIYASABKAsyGC5wYXJsZXkuaWRlbnRpdHkudjEuVXNlciJSChJGcmllbmRSZXF1ZXN0RXZlbnQSEgoKcmVxdWVzdF9pZBgBIAEoCRIUCgxmcm9tX3VzZXJfaWQYAiABKAkSEgoKdG9fdXNlcl9pZBgDIAEoCSI3Cg9GcmllbmRzaGlwRXZlbnQSEQoJdXNlcl9hX2lkGAEgASgJEhEKCXVzZXJfYl9pZBgCIAEoCSI0CgpCbG9ja0V2ZW50EhIKCmJsb2NrZXJfaWQYASABKAkSEgoKYmxvY2tlZF9pZBgCIAEoCSJzChNTZXNzaW9uUmV2b2tlZEV2ZW50Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRI3CgZyZWFzb24YAyABKA4yJy5wYXJsZXkuaWRlbnRpdHkudjEuU2Vzc2lvblJldm9rZVJlYXNvbiqIAQoTU2Vzc2lvblJldm9rZVJlYXNvbhIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTRVNTSU9OX1JFVk9LRV9SRUFTT05fTE9HT1VUEAESKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1JFVVNFX0RFVEVDVEVEEAJiBnByb3RvMw", [file_parley_identity_v1_user]);
+  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEijwEKE1VzZXJSZWdpc3RlcmVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyEg0KBWVtYWlsGAIgASgJEh4KEnZlcmlmaWNhdGlvbl90b2tlbhgDIAEoCUICGAESIQoZc2VhbGVkX3ZlcmlmaWNhdGlvbl90b2tlbhgEIAEoDCI8ChpSZWdpc3RyYXRpb25BdHRlbXB0ZWRFdmVudBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJIiMKEFVzZXJEZWxldGVkRXZlbnQSDwoHdXNlcl9pZBgBIAEoCSI6ChBVc2VyVXBkYXRlZEV2ZW50EiYKBHVzZXIYASABKAsyGC5wYXJsZXkuaWRlbnRpdHkudjEuVXNlciJSChJGcmllbmRSZXF1ZXN0RXZlbnQSEgoKcmVxdWVzdF9pZBgBIAEoCRIUCgxmcm9tX3VzZXJfaWQYAiABKAkSEgoKdG9fdXNlcl9pZBgDIAEoCSI3Cg9GcmllbmRzaGlwRXZlbnQSEQoJdXNlcl9hX2lkGAEgASgJEhEKCXVzZXJfYl9pZBgCIAEoCSI0CgpCbG9ja0V2ZW50EhIKCmJsb2NrZXJfaWQYASABKAkSEgoKYmxvY2tlZF9pZBgCIAEoCSJzChNTZXNzaW9uUmV2b2tlZEV2ZW50Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRI3CgZyZWFzb24YAyABKA4yJy5wYXJsZXkuaWRlbnRpdHkudjEuU2Vzc2lvblJldm9rZVJlYXNvbiKkAgoVU29jaWFsR3JhcGhTbGljZUV2ZW50EjwKBGtpbmQYASABKA4yLi5wYXJsZXkuaWRlbnRpdHkudjEuU29jaWFsR3JhcGhTbGljZUV2ZW50LktpbmQSLAoFYWZ0ZXIYAiABKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlEi4KB3Rocm91Z2gYAyABKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlEiwKBWVkZ2VzGAQgAygLMh0ucGFybGV5LmlkZW50aXR5LnYxLkdyYXBoRWRnZSJBCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABITCg9LSU5EX0ZSSUVORFNISVAQARIOCgpLSU5EX0JMT0NLEAIiKgoJR3JhcGhFZGdlEg0KBWZpcnN0GAEgASgJEg4KBnNlY29uZBgCIAEoCSqIAQoTU2Vzc2lvblJldm9rZVJlYXNvbhIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTRVNTSU9OX1JFVk9LRV9SRUFTT05fTE9HT1VUEAESKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1JFVVNFX0RFVEVDVEVEEAJiBnByb3RvMw", [file_parley_identity_v1_user]);
 
 /**
  * [parley.identity.user.registered] and on ResendVerification (or Register of
@@ -232,6 +232,97 @@ export type SessionRevokedEvent = Message<"parley.identity.v1.SessionRevokedEven
  */
 export const SessionRevokedEventSchema: GenMessage<SessionRevokedEvent> = /*@__PURE__*/
   messageDesc(file_parley_identity_v1_events, 7);
+
+/**
+ * [parley.identity.graph.slice] A periodic full copy of one slice of the social
+ * graph, so projections (chat's friends and blocks, notification's and the
+ * edge's blocks) can repair drift from events they lost. Each kind's edges are
+ * published in key order, a bounded number per slice; a slice covers every
+ * edge with after < (first, second) <= through (an unset bound is open), and a
+ * consumer replaces its copy of that key range with `edges`.
+ *
+ * @generated from message parley.identity.v1.SocialGraphSliceEvent
+ */
+export type SocialGraphSliceEvent = Message<"parley.identity.v1.SocialGraphSliceEvent"> & {
+  /**
+   * @generated from field: parley.identity.v1.SocialGraphSliceEvent.Kind kind = 1;
+   */
+  kind: SocialGraphSliceEvent_Kind;
+
+  /**
+   * @generated from field: parley.identity.v1.GraphEdge after = 2;
+   */
+  after?: GraphEdge | undefined;
+
+  /**
+   * @generated from field: parley.identity.v1.GraphEdge through = 3;
+   */
+  through?: GraphEdge | undefined;
+
+  /**
+   * @generated from field: repeated parley.identity.v1.GraphEdge edges = 4;
+   */
+  edges: GraphEdge[];
+};
+
+/**
+ * Describes the message parley.identity.v1.SocialGraphSliceEvent.
+ * Use `create(SocialGraphSliceEventSchema)` to create a new message.
+ */
+export const SocialGraphSliceEventSchema: GenMessage<SocialGraphSliceEvent> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 8);
+
+/**
+ * @generated from enum parley.identity.v1.SocialGraphSliceEvent.Kind
+ */
+export enum SocialGraphSliceEvent_Kind {
+  /**
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * first = user_a_id, second = user_b_id (user_a < user_b).
+   *
+   * @generated from enum value: KIND_FRIENDSHIP = 1;
+   */
+  FRIENDSHIP = 1,
+
+  /**
+   * first = blocker_id, second = blocked_id.
+   *
+   * @generated from enum value: KIND_BLOCK = 2;
+   */
+  BLOCK = 2,
+}
+
+/**
+ * Describes the enum parley.identity.v1.SocialGraphSliceEvent.Kind.
+ */
+export const SocialGraphSliceEvent_KindSchema: GenEnum<SocialGraphSliceEvent_Kind> = /*@__PURE__*/
+  enumDesc(file_parley_identity_v1_events, 8, 0);
+
+/**
+ * @generated from message parley.identity.v1.GraphEdge
+ */
+export type GraphEdge = Message<"parley.identity.v1.GraphEdge"> & {
+  /**
+   * @generated from field: string first = 1;
+   */
+  first: string;
+
+  /**
+   * @generated from field: string second = 2;
+   */
+  second: string;
+};
+
+/**
+ * Describes the message parley.identity.v1.GraphEdge.
+ * Use `create(GraphEdgeSchema)` to create a new message.
+ */
+export const GraphEdgeSchema: GenMessage<GraphEdge> = /*@__PURE__*/
+  messageDesc(file_parley_identity_v1_events, 9);
 
 /**
  * Why a session was revoked.
