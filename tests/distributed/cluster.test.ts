@@ -299,7 +299,8 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
       sentTexts.push(text);
       if (away) sentWhileAway++;
       if (a.welcomes.length > before && a.client.state === "open" && sentTexts.length >= 3 && !away) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Below the "send" policy's sustained 10/s, so a slow move never runs Bob into the limit.
+      await new Promise((resolve) => setTimeout(resolve, 120));
     }
     const exit = await stopping;
     expect(exit, edgeA.tail()).toMatchObject({ code: 0, signal: null });

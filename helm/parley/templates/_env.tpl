@@ -67,6 +67,8 @@
   value: {{ $c.trustProxy | toString | quote }}
 - name: RATE_LIMIT_SCALE
   value: {{ $c.rateLimitScale | quote }}
+- name: WS_MAX_SOCKETS_PER_USER
+  value: {{ $c.wsMaxSocketsPerUser | int64 | quote }}
 {{- if eq $svc "identity" }}
 - name: GRAPH_RECONCILE_INTERVAL
   value: {{ $c.graphReconcileInterval | int64 | quote }}

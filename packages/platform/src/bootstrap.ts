@@ -52,6 +52,7 @@ export function assemblePlatform(parts: {
     bus: parts.bus,
     revocations: stores.revocations,
     rateLimiter: stores.rateLimiter,
+    socketLeases: stores.socketLeases,
     presence: stores.presence,
     ephemeral: stores.ephemeral,
     tokens: parts.tokens,

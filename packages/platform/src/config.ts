@@ -6,6 +6,9 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { parseTrustProxy, type TrustProxy } from "./http/client-ip.js";
+
+export type { TrustProxy };
 
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.string().url();
@@ -120,11 +123,20 @@ const envSchema = z.object({
     .optional(),
   /** Identity of this process in presence and edge routing; unique per pod. */
   NODE_ID: z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, '_' and '-' only").optional(),
-  /** Trust X-Forwarded-For for the client IP (behind an ingress). */
-  TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  /**
+   * Which X-Forwarded-For entries to believe for the client IP (rate limits per IP).
+   * "false" (default): none, the socket address is the client. "true" = 1: one proxy
+   * (the ingress) in front, the client is the entry it appended (the rightmost). A number
+   * N: N proxies in front. Or a comma-separated list of trusted proxy IPs/CIDRs
+   * ("10.0.0.0/8,fd00::/8", also "loopback", "uniquelocal"). Entries left of the trusted
+   * hops are written by the client and never used.
+   */
+  TRUST_PROXY: z.string().default("false"),
   /** Seconds to keep serving after SIGTERM before closing (endpoint removal races SIGTERM). */
   SHUTDOWN_DELAY: z.coerce.number().min(0).default(0),
-  /** Multiplies every rate-limit policy's limit (load tests raise it). */
+  /** Open WebSockets one user may hold across all edge nodes; one more is closed 4429 at open. */
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(20),
+  /** Multiplies every rate-limit policy's limit and burst (load tests raise it). */
   RATE_LIMIT_SCALE: z.coerce.number().positive().default(1),
   /** Directory of the built web client to serve; unset = none. */
   WEB_DIST: z.string().optional(),
@@ -186,8 +198,10 @@ export interface PlatformConfig {
   /** Unset only in production without VERIFICATION_TOKEN_KEY (identity and notification then refuse to start). */
   verificationTokenKey: Uint8Array | undefined;
   nodeId: string;
-  trustProxy: boolean;
+  /** Parsed TRUST_PROXY: trusted hop count, or trusted proxy addresses/CIDRs. */
+  trustProxy: TrustProxy;
   shutdownDelaySec: number;
+  wsMaxSocketsPerUser: number;
   rateLimitScale: number;
   webDist: string | undefined;
   graphReconcileIntervalSec: number;
@@ -206,6 +220,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  let trustProxy: TrustProxy;
+  try {
+    trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  TRUST_PROXY: ${err instanceof Error ? err.message : String(err)}`);
+  }
   checkMailSettings(e);
   const publicWs = new URL(e.PUBLIC_URL);
   publicWs.protocol = publicWs.protocol === "https:" ? "wss:" : "ws:";
@@ -267,8 +287,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ? undefined
         : new Uint8Array(randomBytes(32)),
     nodeId: e.NODE_ID ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-${randomBytes(3).toString("hex")}`,
-    trustProxy: e.TRUST_PROXY === "true",
+    trustProxy,
     shutdownDelaySec: e.SHUTDOWN_DELAY,
+    wsMaxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     webDist: e.WEB_DIST,
     graphReconcileIntervalSec: e.GRAPH_RECONCILE_INTERVAL,

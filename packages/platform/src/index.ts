@@ -12,6 +12,7 @@ export * from "./tokens.js";
 export * from "./sealed-secret.js";
 export * from "./auth-context.js";
 export * from "./rate-limit-policies.js";
+export * from "./rate-limit.js";
 export * from "./interceptors.js";
 export * from "./server.js";
 export * from "./bootstrap.js";

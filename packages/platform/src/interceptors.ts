@@ -2,7 +2,7 @@
  * The shared server interceptors, outermost first:
  *  1. errors: request id, logging, duration metric, and no internals in responses;
  *  2. auth: bearer token required unless the contract marks the method public;
- *  3. rate limit: the method's policy, per user or per client IP.
+ *  3. rate limit: the method's policy, per client IP (public methods) or per user.
  */
 import { randomUUID } from "node:crypto";
 import type { DescMethod } from "@bufbuild/protobuf";
@@ -11,7 +11,8 @@ import { Histogram } from "prom-client";
 import { authClaimsKey, clientIpKey } from "./auth-context.js";
 import { isBackendUnavailable } from "./backend-errors.js";
 import { methodRules, type MethodRules } from "./rate-limit-policies.js";
-import type { PlatformDeps, RateLimitResult } from "./types.js";
+import { enforceRateLimit } from "./rate-limit.js";
+import type { PlatformDeps } from "./types.js";
 
 const REQUEST_ID_HEADER = "x-request-id";
 
@@ -134,23 +135,14 @@ export function createInterceptors(deps: PlatformDeps): Interceptor[] {
   };
 
   const rateLimit: Interceptor = (next) => async (req) => {
-    const { policyName, policy } = rulesOf(req.method);
+    const rules = rulesOf(req.method);
     const claims = req.contextValues.get(authClaimsKey);
     const ip = req.contextValues.get(clientIpKey);
-    // In-process calls (router transport: no client IP) were already counted where they entered the system.
-    if (ip === "") return next(req);
-    const key = claims ? `rl:${policyName}:u:${claims.userId}` : `rl:${policyName}:ip:${ip}`;
-    let result: RateLimitResult;
-    try {
-      result = await deps.rateLimiter.hit(key, policy.limit, policy.windowMs);
-    } catch (err) {
-      // Fail closed: limits are a guarantee, and the backend being down is the client's cue to retry.
-      throw new ConnectError("rate limiter unavailable, retry shortly", Code.Unavailable, undefined, undefined, err);
-    }
-    if (!result.allowed) {
-      const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
-      throw new ConnectError(`too many requests, retry in ${seconds} s`, Code.ResourceExhausted, { "retry-after": String(seconds) });
-    }
+    // Public methods always count per client IP: a token (any account's) must not
+    // move the call to a bucket of its own. Authenticated ones count per user,
+    // in-process calls too (embedded edge calls on a user's behalf, no client IP).
+    const key = rules.public ? (ip === "" ? undefined : `rl:${rules.policyName}:ip:${ip}`) : claims ? `rl:${rules.policyName}:u:${claims.userId}` : undefined;
+    if (key !== undefined) await enforceRateLimit(deps.rateLimiter, key, rules.policy);
     return next(req);
   };
 

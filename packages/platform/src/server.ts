@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { clientIpKey } from "./auth-context.js";
+import { createClientIpResolver } from "./http/client-ip.js";
 import { handleCors } from "./http/cors.js";
 import { configNotices } from "./http/config-notices.js";
 import { createDualProtocolServer } from "./http/dual-protocol.js";
@@ -59,17 +60,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function clientIp(req: AnyRequest, trustProxy: boolean): string {
-  if (trustProxy) {
-    const xff = req.headers["x-forwarded-for"];
-    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(",")[0]?.trim();
-    if (first) return first;
-  }
-  const addr = req.socket.remoteAddress ?? "unknown";
-  // Dual-stack sockets report IPv4 clients as ::ffff:a.b.c.d; one client, one rate-limit key.
-  return addr.startsWith("::ffff:") ? addr.slice(7) : addr;
-}
-
 function formatUrl(host: string | undefined, port: number): string {
   const h = !host || host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
   return `http://${h}:${port}`;
@@ -80,6 +70,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const log = deps.logger.child({ component: "http" });
   let draining = false;
 
+  const clientIp = createClientIpResolver(deps.config.trustProxy);
   const serveStatic = opts.staticDir
     ? createStaticHandler(opts.staticDir, log, { connectSrc: [deps.config.publicUrl, deps.config.publicWsUrl] })
     : undefined;
@@ -100,7 +91,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       assertPoliciesExist(router.handlers.map((h) => h.method));
     },
     interceptors: createInterceptors(deps),
-    contextValues: (req) => createContextValues().set(clientIpKey, clientIp(req, deps.config.trustProxy)),
+    contextValues: (req) => createContextValues().set(clientIpKey, clientIp(req)),
     // connect-node types its response without `write`; it is the same http/http2 response object.
     fallback: (req, res) => notFound(req, res as AnyResponse),
   });

@@ -129,9 +129,35 @@ export interface RateLimitResult {
   retryAfterMs: number;
 }
 
-/** Atomic fixed-window counter shared by all replicas. */
+/**
+ * A rate: `limit` calls per `windowMs` sustained, and at most `burst` calls at
+ * once from a rested key (GCRA: one call's worth refills every windowMs/limit).
+ */
+export interface RateLimitRule {
+  limit: number;
+  windowMs: number;
+  burst: number;
+}
+
+/** Atomic GCRA limiter shared by all replicas (see stores/gcra.ts). */
 export interface RateLimiter {
-  hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+  /** Counts one call against `key` if the rule allows it now; a refused call costs nothing. */
+  hit(key: string, rule: RateLimitRule): Promise<RateLimitResult>;
+  /** Forgets `key` (e.g. failed logins of an account after a successful one). */
+  reset(key: string): Promise<void>;
+}
+
+/**
+ * One lease per open WebSocket, per user, across every edge node: caps the
+ * sockets one user may hold. Leases expire unless refreshed (the node's
+ * heartbeat), so a dead node's sockets stop counting by themselves.
+ */
+export interface SocketLeaseStore {
+  /** Atomically takes a lease unless `userId` already holds `max` live ones; false = over the cap. */
+  acquire(userId: string, leaseId: string, max: number, ttlMs: number): Promise<boolean>;
+  /** Extends existing leases (released ones stay released). */
+  refresh(leases: ReadonlyArray<{ userId: string; leaseId: string }>, ttlMs: number): Promise<void>;
+  release(userId: string, leaseId: string): Promise<void>;
 }
 
 export interface PresenceInfo {
@@ -200,6 +226,7 @@ export interface PlatformDeps {
   bus: EventBus;
   revocations: RevocationStore;
   rateLimiter: RateLimiter;
+  socketLeases: SocketLeaseStore;
   presence: PresenceStore;
   ephemeral: EphemeralStore;
   tokens: TokenVerifier;

@@ -53,8 +53,15 @@ describe("rate-limit policies", () => {
   it("default to the default policy and scale limits, never below 1", () => {
     const getMe = UserService.method.getMe;
     expect(methodRules(getMe, 1)).toMatchObject({ public: false, policyName: "default", policy: rateLimitPolicies.default });
-    expect(methodRules(AuthService.method.register, 2).policy).toEqual({ limit: 40, windowMs: 60_000 });
-    expect(methodRules(AuthService.method.resendVerification, 0.01).policy.limit).toBe(1);
+    expect(methodRules(AuthService.method.register, 2).policy).toEqual({ limit: 40, windowMs: 60_000, burst: 20 });
+    expect(methodRules(AuthService.method.resendVerification, 0.01).policy).toMatchObject({ limit: 1, burst: 1 });
+  });
+
+  it("declare a burst no larger than the sustained limit for every policy", () => {
+    for (const [name, p] of Object.entries(rateLimitPolicies)) {
+      expect(p.burst, name).toBeGreaterThanOrEqual(1);
+      expect(p.burst, name).toBeLessThanOrEqual(p.limit);
+    }
   });
 
   it("fail fast, naming the method, when a contract names an unknown policy", () => {

@@ -15,6 +15,7 @@ import { UserSchema } from "@parley/gen/parley/identity/v1/user_pb";
 import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { optionalUser, requireUser } from "../src/auth-context.js";
+import { loadConfig } from "../src/config.js";
 import { startServer } from "../src/server.js";
 import { bearer, createTestPlatform, startTestServer, type TestPlatform, type TestServer } from "../src/testing.js";
 import { revocationIds } from "../src/tokens.js";
@@ -182,31 +183,50 @@ describe("error interceptor", () => {
 });
 
 describe("rate limit interceptor", () => {
-  it("answers resource_exhausted with retry-after, per IP for public calls and per user otherwise", async () => {
+  it("answers resource_exhausted with an accurate retry-after, per IP for public calls whatever token they carry", async () => {
     const p = await createTestPlatform();
-    // auth: 20/min * 0.1 = 2 per window; default: 1200 * 0.1 = 120.
+    // auth: 20/min * 0.1 = 2 per minute (one every 30 s), burst 10 * 0.1 = 1.
     p.deps.config.rateLimitScale = 0.1;
     const s = await startTestServer(p.deps, [fixtureModule().module]);
     try {
       const auth = createClient(AuthService, s.connect);
       await auth.register({ username: "a" });
-      await auth.register({ username: "b" });
-      const err = await rejection(auth.register({ username: "c" }));
+      const err = await rejection(auth.register({ username: "b" }));
       expect(err.code).toBe(Code.ResourceExhausted);
       expect(err.rawMessage).toMatch(/^too many requests, retry in \d+ s$/);
+      // The next call fits one emission interval (30 s) later, not at the end of some window.
       const retryAfter = Number(err.metadata.get("retry-after"));
-      expect(retryAfter).toBeGreaterThanOrEqual(1);
-      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(retryAfter).toBeGreaterThanOrEqual(29);
+      expect(retryAfter).toBeLessThanOrEqual(30);
 
       // Same limit over gRPC: the counter is per client, not per protocol.
       const overGrpc = await rejection(createClient(AuthService, s.grpc).register({ username: "d" }));
       expect(overGrpc.code).toBe(Code.ResourceExhausted);
-      expect(overGrpc.metadata.get("retry-after")).toBe(String(retryAfter));
 
-      // An authenticated caller has their own bucket.
-      const t = await p.mintAccessToken("user-rl");
-      const authed = createClient(AuthService, createConnectTransport({ baseUrl: s.baseUrl, httpVersion: "1.1", interceptors: [bearer(t)] }));
-      await authed.register({ username: "e" });
+      // A bearer token (of any number of accounts) does not move a public call out of the IP bucket.
+      for (const user of ["user-rl-1", "user-rl-2", "user-rl-3"]) {
+        const t = await p.mintAccessToken(user);
+        const authed = createClient(AuthService, createConnectTransport({ baseUrl: s.baseUrl, httpVersion: "1.1", interceptors: [bearer(t)] }));
+        expect((await rejection(authed.register({ username: "e" }))).code).toBe(Code.ResourceExhausted);
+      }
+    } finally {
+      await s.close();
+      await p.close();
+    }
+  }, 60_000);
+
+  it("counts authenticated calls per user", async () => {
+    const p = await createTestPlatform();
+    // default: 1200/min * 0.001 = 1 per minute, burst 1.
+    p.deps.config.rateLimitScale = 0.001;
+    const s = await startTestServer(p.deps, [fixtureModule().module]);
+    try {
+      const me = async (user: string) =>
+        createClient(UserService, createConnectTransport({ baseUrl: s.baseUrl, httpVersion: "1.1", interceptors: [bearer(await p.mintAccessToken(user))] }));
+      const a = await me("user-a");
+      await a.getMe({});
+      expect((await rejection(a.getMe({}))).code).toBe(Code.ResourceExhausted);
+      await (await me("user-b")).getMe({});
     } finally {
       await s.close();
       await p.close();
@@ -215,22 +235,56 @@ describe("rate limit interceptor", () => {
 });
 
 describe("client ip", () => {
-  it("keys anonymous limits by the first X-Forwarded-For hop only when the proxy is trusted", async () => {
+  /** Register calls through a server with `trust`, one allowed per client IP (auth 20 * 0.05 = 1). */
+  async function withTrust(trust: string, body: (from: (xff: string) => Promise<Code | "ok">) => Promise<void>): Promise<void> {
     const p = await createTestPlatform();
-    p.deps.config.rateLimitScale = 0.05; // auth: 1 per window
-    p.deps.config.trustProxy = true;
+    p.deps.config.rateLimitScale = 0.05;
+    p.deps.config.trustProxy = loadConfig({ TRUST_PROXY: trust }).trustProxy;
     const s = await startTestServer(p.deps, [fixtureModule().module]);
     try {
-      const from = (ip: string) =>
-        createClient(AuthService, s.connect).register({ username: "x" }, { headers: { "x-forwarded-for": `${ip}, 10.0.0.1` } });
-      await from("203.0.113.1");
-      expect((await rejection(from("203.0.113.1"))).code).toBe(Code.ResourceExhausted);
-      await from("203.0.113.2");
+      const auth = createClient(AuthService, s.connect);
+      await body((xff) =>
+        auth.register({ username: "x" }, { headers: { "x-forwarded-for": xff } }).then(
+          () => "ok" as const,
+          (e: unknown) => ConnectError.from(e).code,
+        ),
+      );
     } finally {
       await s.close();
       await p.close();
     }
+  }
+
+  it("takes the entry the trusted proxy appended, not the leftmost one the client wrote", async () => {
+    // TRUST_PROXY=true (the chart's default) means one proxy: the rightmost entry is the client.
+    await withTrust("true", async (from) => {
+      expect(await from("198.51.100.1, 203.0.113.1")).toBe("ok");
+      // A spoofed leftmost entry does not make a new bucket.
+      expect(await from("198.51.100.2, 203.0.113.1")).toBe(Code.ResourceExhausted);
+      expect(await from("203.0.113.1")).toBe(Code.ResourceExhausted);
+      // Another client behind the same proxy has its own.
+      expect(await from("198.51.100.1, 203.0.113.2")).toBe("ok");
+    });
   }, 60_000);
+
+  it("walks past trusted proxy CIDRs", async () => {
+    await withTrust("loopback,10.0.0.0/8", async (from) => {
+      expect(await from("198.51.100.1, 203.0.113.9, 10.0.0.5")).toBe("ok");
+      expect(await from("198.51.100.7, 203.0.113.9, 10.1.2.3")).toBe(Code.ResourceExhausted);
+      expect(await from("203.0.113.10, 10.0.0.5")).toBe("ok");
+    });
+  }, 60_000);
+
+  it("ignores X-Forwarded-For when no proxy is trusted", async () => {
+    await withTrust("false", async (from) => {
+      expect(await from("198.51.100.1")).toBe("ok");
+      expect(await from("198.51.100.2")).toBe(Code.ResourceExhausted);
+    });
+  });
+
+  it("refuses a malformed TRUST_PROXY at start-up", () => {
+    expect(() => loadConfig({ TRUST_PROXY: "10.0.0.0/99" })).toThrow(/TRUST_PROXY/);
+  });
 });
 
 describe("http endpoints", () => {

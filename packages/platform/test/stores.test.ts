@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createStores, type Stores } from "../src/stores/index.js";
 import { deleteRedisKeys } from "../src/testing.js";
+import type { RateLimitRule } from "../src/types.js";
 
 // Real sleeps against real Redis; a loaded CI box must not turn them into timeouts.
 vi.setConfig({ testTimeout: 20_000, hookTimeout: 20_000 });
@@ -53,45 +54,109 @@ const backends: Backend[] = [
 ];
 
 describe.each(backends)("stores on $name", (backend) => {
-  describe("rate limiter", () => {
-    it("counts hits across replicas and reports remaining and retry-after", async () => {
+  describe("rate limiter (GCRA)", () => {
+    const hitAll = (stores: [Stores, Stores], key: string, n: number, rule: RateLimitRule) =>
+      Promise.all(Array.from({ length: n }, (_, i) => stores[i % 2]!.rateLimiter.hit(key, rule)));
+
+    it("counts hits across replicas and reports remaining and an exact retry-after", async () => {
       const [a, b] = await backend.open();
       const key = `rl:test:${rand()}`;
-      expect(await a.rateLimiter.hit(key, 3, 10_000)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
-      expect(await b.rateLimiter.hit(key, 3, 10_000)).toMatchObject({ allowed: true, remaining: 1 });
-      expect(await a.rateLimiter.hit(key, 3, 10_000)).toMatchObject({ allowed: true, remaining: 0 });
-      // The second replica sees the same count.
-      const over = await b.rateLimiter.hit(key, 3, 10_000);
+      // 3 per 30 s, all 3 at once: one call's worth comes back every 10 s.
+      const rule = { limit: 3, windowMs: 30_000, burst: 3 };
+      expect(await a.rateLimiter.hit(key, rule)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
+      expect(await b.rateLimiter.hit(key, rule)).toMatchObject({ allowed: true, remaining: 1 });
+      expect(await a.rateLimiter.hit(key, rule)).toMatchObject({ allowed: true, remaining: 0 });
+      // The second replica sees the same state; the wait is one interval, not the whole window.
+      const over = await b.rateLimiter.hit(key, rule);
       expect(over.allowed).toBe(false);
       expect(over.remaining).toBe(0);
       expect(over.retryAfterMs).toBeGreaterThan(9_000);
       expect(over.retryAfterMs).toBeLessThanOrEqual(10_000);
     });
 
-    it("starts a new window when the old one expires", async () => {
-      const [a] = await backend.open();
+    it("lets exactly `burst` of many concurrent hits through, then one more after window/limit", async () => {
+      const stores = await backend.open();
       const key = `rl:test:${rand()}`;
-      expect((await a.rateLimiter.hit(key, 1, 600)).allowed).toBe(true);
-      expect((await a.rateLimiter.hit(key, 1, 600)).allowed).toBe(false);
-      await sleep(700);
-      expect(await a.rateLimiter.hit(key, 1, 600)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+      // 60 a minute (one per second sustained), 10 at once.
+      const rule = { limit: 60, windowMs: 60_000, burst: 10 };
+      const first = await hitAll(stores, key, 50, rule);
+      expect(first.filter((r) => r.allowed)).toHaveLength(10);
+      const refused = first.filter((r) => !r.allowed);
+      expect(refused.every((r) => r.retryAfterMs > 0 && r.retryAfterMs <= 1_000)).toBe(true);
+      // retry-after is accurate: waiting it out admits exactly one more call, not a new window's worth.
+      await sleep(Math.max(...refused.map((r) => r.retryAfterMs)) + 50);
+      const second = await hitAll(stores, key, 20, rule);
+      expect(second.filter((r) => r.allowed)).toHaveLength(1);
     });
 
-    it("allows exactly `limit` of many concurrent hits", async () => {
+    it("never doubles across a window edge", async () => {
+      const stores = await backend.open();
+      const key = `rl:test:${rand()}`;
+      const rule = { limit: 10, windowMs: 1_000, burst: 2 };
+      // A fixed window let 10 through here and 10 more right after the edge.
+      expect((await hitAll(stores, key, 20, rule)).filter((r) => r.allowed)).toHaveLength(2);
+      await sleep(1_050);
+      expect((await hitAll(stores, key, 20, rule)).filter((r) => r.allowed)).toHaveLength(2);
+    });
+
+    it("refills at the sustained rate and refused calls cost nothing", async () => {
+      const [a] = await backend.open();
+      const key = `rl:test:${rand()}`;
+      const rule = { limit: 1, windowMs: 600, burst: 1 };
+      expect((await a.rateLimiter.hit(key, rule)).allowed).toBe(true);
+      for (let i = 0; i < 5; i++) expect((await a.rateLimiter.hit(key, rule)).allowed).toBe(false);
+      await sleep(700);
+      expect(await a.rateLimiter.hit(key, rule)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+    });
+
+    it("forgets a key on reset, on every replica", async () => {
       const [a, b] = await backend.open();
       const key = `rl:test:${rand()}`;
-      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).rateLimiter.hit(key, 37, 10_000)));
-      expect(results.filter((r) => r.allowed)).toHaveLength(37);
-      expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterMs > 0)).toBe(true);
+      const rule = { limit: 1, windowMs: 60_000, burst: 1 };
+      await a.rateLimiter.hit(key, rule);
+      expect((await b.rateLimiter.hit(key, rule)).allowed).toBe(false);
+      await b.rateLimiter.reset(key);
+      expect((await a.rateLimiter.hit(key, rule)).allowed).toBe(true);
     });
 
     it("keeps keys apart", async () => {
       const [a] = await backend.open();
       const k1 = `rl:test:${rand()}`;
       const k2 = `rl:test:${rand()}`;
-      await a.rateLimiter.hit(k1, 1, 10_000);
-      expect((await a.rateLimiter.hit(k1, 1, 10_000)).allowed).toBe(false);
-      expect((await a.rateLimiter.hit(k2, 1, 10_000)).allowed).toBe(true);
+      const rule = { limit: 1, windowMs: 10_000, burst: 1 };
+      await a.rateLimiter.hit(k1, rule);
+      expect((await a.rateLimiter.hit(k1, rule)).allowed).toBe(false);
+      expect((await a.rateLimiter.hit(k2, rule)).allowed).toBe(true);
+    });
+  });
+
+  describe("socket leases", () => {
+    it("cap a user's sockets across replicas, atomically", async () => {
+      const [a, b] = await backend.open();
+      const user = rand();
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).socketLeases.acquire(user, `s${i}`, 3, 10_000)));
+      expect(results.filter(Boolean)).toHaveLength(3);
+      // Another user is not affected; a released lease frees a slot.
+      expect(await a.socketLeases.acquire(rand(), "x", 3, 10_000)).toBe(true);
+      const held = results.map((ok, i) => (ok ? `s${i}` : undefined)).filter((id): id is string => id !== undefined);
+      await b.socketLeases.release(user, held[0]!);
+      expect(await a.socketLeases.acquire(user, "new", 3, 10_000)).toBe(true);
+      expect(await a.socketLeases.acquire(user, "newer", 3, 10_000)).toBe(false);
+    });
+
+    it("let leases of a dead node expire unless refreshed, and never revive released ones", async () => {
+      const [a, b] = await backend.open();
+      const user = rand();
+      expect(await a.socketLeases.acquire(user, "kept", 2, 400)).toBe(true);
+      expect(await b.socketLeases.acquire(user, "dead", 2, 400)).toBe(true);
+      expect(await a.socketLeases.acquire(user, "released", 3, 10_000)).toBe(true);
+      await a.socketLeases.release(user, "released");
+      await sleep(200);
+      await a.socketLeases.refresh([{ userId: user, leaseId: "kept" }, { userId: user, leaseId: "released" }], 10_000);
+      await sleep(300);
+      // "dead" expired, "kept" was refreshed, "released" stayed released: one slot of two is free.
+      expect(await b.socketLeases.acquire(user, "n1", 2, 10_000)).toBe(true);
+      expect(await b.socketLeases.acquire(user, "n2", 2, 10_000)).toBe(false);
     });
   });
 

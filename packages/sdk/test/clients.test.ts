@@ -218,7 +218,7 @@ describe("rate limits", () => {
   it.each(["connect", "grpc-web"] as const)("say when to retry (%s)", async (protocol) => {
     const client = createParleyClient({ baseUrl: strict.server.baseUrl, protocol });
     let limited: ConnectError | undefined;
-    // "email" allows 5 a minute per IP; both protocols share this server's window.
+    // "email" allows 3 at once per IP (and per recipient address); both protocols share these buckets.
     for (let i = 0; i < 12 && !limited; i++) {
       await client.auth.resendVerification({ email: "someone@example.com" }).catch((e: unknown) => {
         limited = ConnectError.from(e);

@@ -10,7 +10,7 @@ import { UserRegisteredEventSchema, type UserRegisteredEvent } from "@parley/gen
 import { FriendService } from "@parley/gen/parley/identity/v1/friend_pb";
 import { UserService } from "@parley/gen/parley/identity/v1/user_service_pb";
 import type { User } from "@parley/gen/parley/identity/v1/user_pb";
-import { decodeEvent, type BusMessage, type Database, type Subscription } from "@parley/platform";
+import { decodeEvent, type BusMessage, type Database, type Subscription, type TrustProxy } from "@parley/platform";
 import {
   bearer,
   createTestPlatform,
@@ -56,10 +56,11 @@ export function clientsOn(transport: Transport): Clients {
  * `rateLimitScale` raises every limit (like RATE_LIMIT_SCALE in load tests):
  * the whole file calls from 127.0.0.1, and "auth" allows 20 calls a minute per IP.
  */
-export async function startHarness(opts: { rateLimitScale?: number; emailVerificationTtlSec?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { rateLimitScale?: number; emailVerificationTtlSec?: number; trustProxy?: TrustProxy } = {}): Promise<Harness> {
   const tp = await createTestPlatform();
   tp.deps.config.rateLimitScale = opts.rateLimitScale ?? 100;
   if (opts.emailVerificationTtlSec) tp.deps.config.emailVerificationTtlSec = opts.emailVerificationTtlSec;
+  if (opts.trustProxy !== undefined) tp.deps.config.trustProxy = opts.trustProxy;
   const server = await startTestServer(tp.deps, [await createIdentityService(tp.deps)]);
   const events: BusMessage[] = [];
   const subscription: Subscription = await tp.deps.bus.consume({

@@ -10,6 +10,7 @@ import { startRouter } from "./events/router.js";
 import { startSessionRevocations } from "./events/session-revocations.js";
 import type { EdgeContext } from "./handlers/context.js";
 import { drainSockets } from "./handlers/drain.js";
+import { refreshSocketLeases } from "./handlers/frame-limits.js";
 import { listenEdge, type ListeningEdge } from "./handlers/server.js";
 import { startSweeper } from "./handlers/sweeper.js";
 import { createRealtimeMetrics } from "./metrics.js";
@@ -45,7 +46,7 @@ export interface RealtimeModule extends ServiceModule {
 }
 
 export async function createRealtimeService(deps: PlatformDeps, opts: RealtimeOptions): Promise<RealtimeModule> {
-  const tuning: RealtimeTuning = { ...defaultTuning, ...opts.tuning };
+  const tuning: RealtimeTuning = { ...defaultTuning, maxSocketsPerUser: deps.config.wsMaxSocketsPerUser, ...opts.tuning };
   const ctx: EdgeContext = {
     deps,
     nodeId: deps.config.nodeId,
@@ -85,6 +86,7 @@ export async function createRealtimeService(deps: PlatformDeps, opts: RealtimeOp
       );
       const heartbeat = setInterval(() => {
         heartbeatAll(ctx).catch((err: unknown) => ctx.logger.warn({ err }, "presence heartbeat failed"));
+        refreshSocketLeases(ctx).catch((err: unknown) => ctx.logger.warn({ err }, "socket lease refresh failed"));
       }, tuning.presenceHeartbeatMs);
       heartbeat.unref();
       timers = [() => clearInterval(heartbeat), startSweeper(ctx)];

@@ -14,12 +14,17 @@ export interface RealtimeMetrics {
   slowConsumerCloses: Counter;
   deliveryLatency: Histogram;
   routedEvents: Counter;
+  rateLimitedFrames: Counter<"kind">;
 }
 
 export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
   function counter(name: string, help: string): Counter {
     const existing = registry.getSingleMetric(name);
     return existing instanceof Counter ? existing : new Counter({ name, help, registers: [registry] });
+  }
+  function labelledCounter<L extends string>(name: string, help: string, label: L): Counter<L> {
+    const existing = registry.getSingleMetric(name);
+    return existing instanceof Counter ? (existing as Counter<L>) : new Counter({ name, help, labelNames: [label], registers: [registry] });
   }
   const socketsName = "parley_realtime_sockets";
   const existingGauge = registry.getSingleMetric(socketsName);
@@ -37,6 +42,7 @@ export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
     badFrames: counter("parley_realtime_bad_frames_total", "Client frames rejected as invalid"),
     slowConsumerCloses: counter("parley_realtime_slow_consumer_closes_total", "Sockets closed with 4008 (slow consumer)"),
     routedEvents: counter("parley_realtime_routed_events_total", "Events the router mapped to edge deliveries"),
+    rateLimitedFrames: labelledCounter("parley_realtime_rate_limited_total", "Frames and socket opens refused by a rate limit or the socket cap, by kind", "kind"),
     deliveryLatency:
       existingHistogram instanceof Histogram
         ? existingHistogram

@@ -2,6 +2,8 @@
  * Every limit and timer of the edge in one place, with why it has its value.
  * Tests pass smaller values (resend, gap limit) through `opts.tuning`.
  */
+import type { BucketRate, LimitedFrameKind } from "./handlers/frame-limits.js";
+
 export interface RealtimeTuning {
   /** A bigger client frame closes the socket with 1009 and a reason; no client frame needs more. */
   maxPayloadBytes: number;
@@ -46,6 +48,12 @@ export interface RealtimeTuning {
   maxAckIds: number;
   /** Invalid frames tolerated per socket before it is closed (4400). */
   maxBadFrames: number;
+  /** Per-socket budget of each limited frame kind (handlers/frame-limits.ts); over it → Error{resource_exhausted}. */
+  frameRates: Record<LimitedFrameKind, BucketRate>;
+  /** Refused frames a socket may send (burst, refilling at perSecond) before it is closed 4429. */
+  frameStrikes: BucketRate;
+  /** Open sockets per user across all nodes (WS_MAX_SOCKETS_PER_USER); one more is closed 4429 at open. */
+  maxSocketsPerUser: number;
   routerConcurrency: number;
   drainBatchSize: number;
   drainBatchIntervalMs: number;
@@ -76,6 +84,15 @@ export const defaultTuning: RealtimeTuning = {
   maxPresenceMembers: 1_000,
   maxAckIds: 8_192,
   maxBadFrames: 20,
+  // Well above what the SDK sends (typing ≤ 1/s, one subscribe per view, one reauth per token TTL).
+  frameRates: {
+    ping: { perSecond: 1, burst: 10 },
+    typing: { perSecond: 2, burst: 10 },
+    presenceSubscribe: { perSecond: 2, burst: 10 },
+    reauthenticate: { perSecond: 0.1, burst: 3 },
+  },
+  frameStrikes: { perSecond: 0.2, burst: 20 },
+  maxSocketsPerUser: 20,
   routerConcurrency: 16,
   drainBatchSize: 500,
   drainBatchIntervalMs: 50,

@@ -16,10 +16,11 @@ import { waitFor } from "@parley/platform/testing";
 import { conversations, messages } from "@parley/chat/store/schema";
 import { NodeWebSocket } from "@parley/sdk/node";
 import { AUTH_SUBPROTOCOL_PREFIX } from "@parley/sdk/realtime/codec";
+import { defaultTuning } from "../src/index.js";
 import { startEdgeHarness, synced, type Account, type EdgeHarness } from "./harness.js";
 
-/** Close codes the README documents for a client's bad input. */
-const DOCUMENTED_CLOSES = [1009, 4400];
+/** Close codes the README documents for a client's bad input (4429: too many refused frames). */
+const DOCUMENTED_CLOSES = [1009, 4400, 4429];
 
 type Protocol = "proto" | "json";
 
@@ -103,7 +104,8 @@ describe("socket frame fuzz", () => {
   let bystander: ReturnType<EdgeHarness["connect"]>;
   beforeAll(async () => {
     h = await startEdgeHarness();
-    await h.startNode("edge-a");
+    // The ping after each fuzzed frame is this test's probe: its own budget must not refuse it.
+    await h.startNode("edge-a", { frameRates: { ...defaultTuning.frameRates, ping: { perSecond: 10_000, burst: 10_000 } } });
     const alice = await h.account("alice");
     mallory = await h.account("mallory");
     bystander = h.connect(alice);

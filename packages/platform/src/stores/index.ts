@@ -1,16 +1,17 @@
 /**
- * Presence, rate limits, revocations and ephemeral values: Redis when
+ * Presence, rate limits, socket leases, revocations and ephemeral values: Redis when
  * `redisUrl` is set (shared by every replica), otherwise in process memory.
  */
 import type { Logger } from "pino";
 import { redactText, redactUrl } from "../redact.js";
-import type { EphemeralStore, PresenceStore, RateLimiter, RevocationStore } from "../types.js";
+import type { EphemeralStore, PresenceStore, RateLimiter, RevocationStore, SocketLeaseStore } from "../types.js";
 import { createMemoryStores } from "./memory.js";
 import { createRedisStores } from "./redis.js";
 
 export interface Stores {
   revocations: RevocationStore;
   rateLimiter: RateLimiter;
+  socketLeases: SocketLeaseStore;
   presence: PresenceStore;
   ephemeral: EphemeralStore;
   /** Readiness: resolves when the backend answers. */

@@ -8,6 +8,7 @@ export const storeKeys = {
   lastSeen: (userId: string) => `lastseen:${userId}`,
   ephemeral: (key: string) => `eph:${key}`,
   set: (key: string) => `set:${key}`,
+  socketLeases: (userId: string) => `sockets:${userId}`,
 };
 
 /** How long a user's last-seen time is kept after their last socket closed. */

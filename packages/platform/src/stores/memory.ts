@@ -1,9 +1,10 @@
 /**
  * In-process stores for embedded mode and tests. Same semantics as the Redis
- * stores (fixed windows, expiring presence entries pruned on read), but only
+ * stores (GCRA rate limits, expiring presence entries pruned on read), but only
  * shared within one process.
  */
-import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RateLimitResult, RevocationStore } from "../types.js";
+import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RevocationStore, SocketLeaseStore } from "../types.js";
+import { gcraStep } from "./gcra.js";
 
 /** Expiring values; expired entries are dropped on read and by a periodic sweep. */
 class ExpiringMap<V> {
@@ -19,8 +20,8 @@ class ExpiringMap<V> {
     return e.value;
   }
 
-  expiresAt(key: string): number | undefined {
-    return this.entries.get(key)?.expiresAtMs;
+  delete(key: string): void {
+    this.entries.delete(key);
   }
 
   set(key: string, value: V, expiresAtMs: number): void {
@@ -35,6 +36,7 @@ class ExpiringMap<V> {
 export interface MemoryStores {
   revocations: RevocationStore;
   rateLimiter: RateLimiter;
+  socketLeases: SocketLeaseStore;
   presence: PresenceStore;
   ephemeral: EphemeralStore;
   close(): void;
@@ -42,12 +44,23 @@ export interface MemoryStores {
 
 export function createMemoryStores(): MemoryStores {
   const revoked = new ExpiringMap<true>();
-  const windows = new ExpiringMap<number>();
+  /** Rate-limit key -> GCRA theoretical arrival time; the entry expires when the key is fully rested. */
+  const arrivals = new ExpiringMap<number>();
   const values = new ExpiringMap<string>();
   /** user -> node -> expiry ms */
   const presence = new Map<string, Map<string, number>>();
   const lastSeen = new Map<string, number>();
   const sets = new Map<string, Set<string>>();
+  /** user -> lease id -> expiry ms */
+  const leases = new Map<string, Map<string, number>>();
+
+  const liveLeases = (userId: string, now: number): Map<string, number> | undefined => {
+    const mine = leases.get(userId);
+    if (!mine) return undefined;
+    for (const [id, exp] of mine) if (exp <= now) mine.delete(id);
+    if (mine.size === 0) leases.delete(userId);
+    return mine.size === 0 ? undefined : mine;
+  };
 
   const liveNodes = (userId: string, now: number): string[] => {
     const nodes = presence.get(userId);
@@ -61,9 +74,10 @@ export function createMemoryStores(): MemoryStores {
   const sweeper = setInterval(() => {
     const now = Date.now();
     revoked.sweep(now);
-    windows.sweep(now);
+    arrivals.sweep(now);
     values.sweep(now);
     for (const user of presence.keys()) liveNodes(user, now);
+    for (const user of leases.keys()) liveLeases(user, now);
   }, 60_000);
   sweeper.unref();
 
@@ -78,13 +92,36 @@ export function createMemoryStores(): MemoryStores {
       },
     },
     rateLimiter: {
-      async hit(key, limit, windowMs): Promise<RateLimitResult> {
+      async hit(key, rule) {
         const now = Date.now();
-        const count = (windows.get(key, now) ?? 0) + 1;
-        const expiresAtMs = count === 1 ? now + windowMs : (windows.expiresAt(key) ?? now + windowMs);
-        windows.set(key, count, expiresAtMs);
-        const allowed = count <= limit;
-        return { allowed, remaining: Math.max(0, limit - count), retryAfterMs: allowed ? 0 : expiresAtMs - now };
+        const { result, newTatMs } = gcraStep(arrivals.get(key, now), now, rule);
+        if (newTatMs !== undefined) arrivals.set(key, newTatMs, newTatMs);
+        return result;
+      },
+      async reset(key) {
+        arrivals.delete(key);
+      },
+    },
+    socketLeases: {
+      async acquire(userId, leaseId, max, ttlMs) {
+        const now = Date.now();
+        const mine = liveLeases(userId, now) ?? new Map<string, number>();
+        if (mine.size >= max && !mine.has(leaseId)) return false;
+        mine.set(leaseId, now + ttlMs);
+        leases.set(userId, mine);
+        return true;
+      },
+      async refresh(list, ttlMs) {
+        const expiresAtMs = Date.now() + ttlMs;
+        for (const { userId, leaseId } of list) {
+          const mine = leases.get(userId);
+          if (mine?.has(leaseId)) mine.set(leaseId, expiresAtMs);
+        }
+      },
+      async release(userId, leaseId) {
+        const mine = leases.get(userId);
+        mine?.delete(leaseId);
+        if (mine?.size === 0) leases.delete(userId);
       },
     },
     presence: {

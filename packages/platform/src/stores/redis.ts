@@ -5,26 +5,36 @@
  */
 import { Redis, type ChainableCommander } from "ioredis";
 import type { Logger } from "pino";
-import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RevocationStore } from "../types.js";
+import type { EphemeralStore, PresenceInfo, PresenceStore, RateLimiter, RevocationStore, SocketLeaseStore } from "../types.js";
+import { emissionIntervalMs } from "./gcra.js";
 import { chunks, LAST_SEEN_RETENTION_MS, storeKeys } from "./keys.js";
 
 /**
- * INCR, set the window on the first hit, and read the remaining window in one
- * atomic step: with a separate EXPIRE a crash (or a lost reply) between the two
- * would leave a counter without TTL that blocks its key forever. The `ttl < 0`
- * branch heals such keys written by anything else.
+ * GCRA in one atomic step (same arithmetic as stores/gcra.ts): read the key's
+ * theoretical arrival time, decide, and store the new one with a TTL that ends
+ * when the key is fully rested. The clock is Redis's TIME, so replicas with
+ * skewed clocks share one timeline. Returns {allowed, remaining, retryAfterMs}.
+ * ARGV: emission interval ms (window / limit), burst.
  */
 const RATE_LIMIT_LUA = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local stored = redis.call('GET', KEYS[1])
+local tat = now
+if stored then
+  local s = tonumber(stored)
+  if s and s > now then tat = s end
 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+local newTat = tat + interval
+local allowAt = newTat - interval * burst
+if allowAt > now then
+  return {0, 0, math.max(1, math.ceil(allowAt - now))}
 end
-return {count, ttl}
+redis.call('SET', KEYS[1], string.format('%.3f', newTat), 'PX', math.max(1, math.ceil(newTat - now)))
+return {1, math.floor((now - allowAt) / interval), 0}
 `;
 
 /**
@@ -57,13 +67,42 @@ end
 return out
 `;
 
+/**
+ * Socket leases: prune expired, refuse at the cap, add, and let the set expire
+ * with its latest lease, in one atomic step (two nodes opening a user's last
+ * allowed socket at once cannot both get it). ARGV: now, max, expiry, lease id.
+ */
+const SOCKET_LEASE_ACQUIRE_LUA = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[4]) == false and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], latest[2])
+return 1
+`;
+
+/** Extends one lease if it still exists (a released lease is not brought back). ARGV: expiry, lease id. */
+const SOCKET_LEASE_REFRESH_LUA = `
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) == false then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], latest[2])
+return 1
+`;
+
 /** Custom commands registered with `defineCommand` (sent as EVALSHA, falling back to EVAL). */
 interface RedisWithScripts extends Redis {
-  parleyRateHit(key: string, windowMs: number): Promise<[number, number]>;
+  parleyRateHit(key: string, intervalMs: number, burst: number): Promise<[number, number, number]>;
   parleyPresenceNodes(numKeys: number, ...keysThenNow: Array<string | number>): Promise<string[][]>;
+  parleySocketLeaseAcquire(key: string, nowMs: number, max: number, expiresAtMs: number, leaseId: string): Promise<number>;
 }
 interface PipelineWithScripts extends ChainableCommander {
   parleyPresenceBeat(key: string, expiresAtMs: number, nodeId: string): this;
+  parleySocketLeaseRefresh(key: string, expiresAtMs: number, leaseId: string): this;
 }
 
 /** Users per pipeline: bounds the size of one round-trip for nodes holding many users. */
@@ -72,6 +111,7 @@ const PIPELINE_CHUNK = 500;
 export interface RedisStores {
   revocations: RevocationStore;
   rateLimiter: RateLimiter;
+  socketLeases: SocketLeaseStore;
   presence: PresenceStore;
   ephemeral: EphemeralStore;
   ping(): Promise<void>;
@@ -97,6 +137,8 @@ export function createRedisStores(opts: { url: string; keyPrefix?: string; logge
   }) as RedisWithScripts;
   redis.defineCommand("parleyRateHit", { numberOfKeys: 1, lua: RATE_LIMIT_LUA });
   redis.defineCommand("parleyPresenceBeat", { numberOfKeys: 1, lua: PRESENCE_BEAT_LUA });
+  redis.defineCommand("parleySocketLeaseAcquire", { numberOfKeys: 1, lua: SOCKET_LEASE_ACQUIRE_LUA });
+  redis.defineCommand("parleySocketLeaseRefresh", { numberOfKeys: 1, lua: SOCKET_LEASE_REFRESH_LUA });
   // No numberOfKeys: the caller passes the key count first (one key per user).
   redis.defineCommand("parleyPresenceNodes", { lua: PRESENCE_NODES_LUA });
   // ioredis emits "error" on every failed reconnect; unhandled it would crash the process.
@@ -122,10 +164,30 @@ export function createRedisStores(opts: { url: string; keyPrefix?: string; logge
   };
 
   const rateLimiter: RateLimiter = {
-    async hit(key, limit, windowMs) {
-      const [count, ttl] = await redis.parleyRateHit(key, Math.max(1, Math.ceil(windowMs)));
-      const allowed = count <= limit;
-      return { allowed, remaining: Math.max(0, limit - count), retryAfterMs: allowed ? 0 : Math.max(1, ttl) };
+    async hit(key, rule) {
+      const [allowed, remaining, retryAfterMs] = await redis.parleyRateHit(key, emissionIntervalMs(rule), Math.max(1, rule.burst));
+      return { allowed: allowed === 1, remaining, retryAfterMs };
+    },
+    async reset(key) {
+      await redis.del(key);
+    },
+  };
+
+  const socketLeases: SocketLeaseStore = {
+    async acquire(userId, leaseId, max, ttlMs) {
+      const now = Date.now();
+      return (await redis.parleySocketLeaseAcquire(storeKeys.socketLeases(userId), now, max, now + ttlMs, leaseId)) === 1;
+    },
+    async refresh(list, ttlMs) {
+      const expiresAtMs = Date.now() + ttlMs;
+      for (const batch of chunks(list, PIPELINE_CHUNK)) {
+        const p = redis.pipeline() as PipelineWithScripts;
+        for (const { userId, leaseId } of batch) p.parleySocketLeaseRefresh(storeKeys.socketLeases(userId), expiresAtMs, leaseId);
+        resultsOf(await p.exec(), "socket lease refresh");
+      }
+    },
+    async release(userId, leaseId) {
+      await redis.zrem(storeKeys.socketLeases(userId), leaseId);
     },
   };
 
@@ -217,6 +279,7 @@ export function createRedisStores(opts: { url: string; keyPrefix?: string; logge
   return {
     revocations,
     rateLimiter,
+    socketLeases,
     presence,
     ephemeral,
     async ping() {

@@ -17,6 +17,7 @@ import { enqueueUserUpdated } from "../events/publish.js";
 import type { Sessions } from "../sessions.js";
 import { findUserByEmail, findUserByUsername, markEmailVerified } from "../store/users.js";
 import { consumeVerificationToken } from "../store/verification-tokens.js";
+import { clearLoginAttempts, limitLoginAttempts, limitVerificationMail, loginTarget } from "./auth-limits.js";
 import { toUserWithEmail } from "./mappers.js";
 import { registerAccount } from "./register.js";
 import { resendVerificationMail } from "./resend-verification.js";
@@ -33,6 +34,7 @@ export function authService(deps: PlatformDeps, sessions: Sessions): ServiceImpl
       const username = normalizeUsername(req.username);
       const displayName = req.displayName === "" ? username : normalizeDisplayName(req.displayName);
       checkPasswordStrength(req.password, email, username);
+      await limitVerificationMail(deps, email);
       const passwordHash = await hashPassword(req.password);
       return { user: await registerAccount(deps, { email, username, displayName, passwordHash }) };
     },
@@ -53,6 +55,7 @@ export function authService(deps: PlatformDeps, sessions: Sessions): ServiceImpl
 
     async resendVerification(req) {
       const email = normalizeEmail(req.email);
+      await limitVerificationMail(deps, email);
       await resendVerificationMail(deps, email);
       return {};
     },
@@ -64,10 +67,13 @@ export function authService(deps: PlatformDeps, sessions: Sessions): ServiceImpl
       if (req.password === "") throw invalid("password is required");
       if (req.password.length > PASSWORD_MAX) throw invalid(`password must be at most ${PASSWORD_MAX} characters`);
       const user = login.includes("@") ? await findUserByEmail(db, login) : await findUserByUsername(db, login);
+      const attemptsOf = loginTarget(user?.id, login);
+      await limitLoginAttempts(deps, attemptsOf);
       // An unknown login still costs one argon2 verification, so response
       // time doesn't tell which accounts exist.
       const passwordOk = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), req.password);
       if (!user || !passwordOk) throw new ConnectError(WRONG_CREDENTIALS, Code.Unauthenticated);
+      await clearLoginAttempts(deps, attemptsOf);
       if (user.emailVerifiedAt === null) {
         throw new ConnectError("email not verified; check your inbox or resend the verification email", Code.FailedPrecondition);
       }

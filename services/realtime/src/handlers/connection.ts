@@ -15,8 +15,9 @@ import { SocketHandle } from "./socket-handle.js";
 
 /** What the upgrade learnt, consumed at open. */
 export type Handshake =
-  | { ok: true; claims: AccessClaims; token: string; json: boolean }
-  | { ok: false; closeCode: number; reason: string; json: boolean };
+  | { ok: true; claims: AccessClaims; token: string; json: boolean; leaseId: string }
+  /** errorCode: the Error frame's code before the close (default "unauthenticated"). */
+  | { ok: false; closeCode: number; reason: string; json: boolean; errorCode?: string };
 
 export interface SocketData {
   conn: Connection | undefined;

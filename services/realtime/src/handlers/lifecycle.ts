@@ -21,6 +21,7 @@ import {
 } from "./codec.js";
 import { CLOSE_BAD_CLIENT, Connection, type SocketData } from "./connection.js";
 import type { EdgeContext } from "./context.js";
+import { admitSocket, allowCostlyFrame, allowFrame, attachSocketLease, releaseLease, releaseSocketLease } from "./frame-limits.js";
 import { SocketHandle } from "./socket-handle.js";
 import { handlePresenceSubscribe } from "./presence-subscribe.js";
 import { onHello, onResumeCursors } from "./resume.js";
@@ -59,15 +60,22 @@ export function onUpgrade(ctx: EdgeContext, res: HttpResponse, req: HttpRequest,
   res.onAborted(() => {
     aborted = true;
   });
-  void checkAccessToken(ctx, sub.token).then((check) => {
+  void checkAccessToken(ctx, sub.token).then(async (check) => {
     if (aborted) return;
-    // A rejected token still completes the upgrade: browsers only expose a
-    // close code and reason to the app, not an HTTP status.
+    const admission = check.ok ? await admitSocket(ctx, check.claims.userId) : undefined;
+    if (aborted) {
+      if (check.ok && admission?.ok) releaseLease(ctx, check.claims.userId, admission.leaseId);
+      return;
+    }
+    // A rejected token (or socket) still completes the upgrade: browsers only
+    // expose a close code and reason to the app, not an HTTP status.
     const data: SocketData = {
       conn: undefined,
-      handshake: check.ok
-        ? { ok: true, claims: check.claims, token: sub.token!, json: sub.json }
-        : { ok: false, closeCode: check.closeCode, reason: check.reason, json: sub.json },
+      handshake: !check.ok
+        ? { ok: false, closeCode: check.closeCode, reason: check.reason, json: sub.json }
+        : !admission?.ok
+          ? { ok: false, closeCode: admission?.closeCode ?? 1011, reason: admission?.reason ?? "", json: sub.json, errorCode: admission?.errorCode }
+          : { ok: true, claims: check.claims, token: sub.token!, json: sub.json, leaseId: admission.leaseId },
     };
     res.cork(() => res.upgrade(data, key, sub.selected, extensions, context));
   });
@@ -79,17 +87,19 @@ export function onOpen(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
   data.handshake = undefined;
   if (!handshake) return;
   if (!handshake.ok) {
-    const error = new OutFrame(serverFrame("error", create(ErrorSchema, { code: "unauthenticated", message: handshake.reason })));
+    const error = new OutFrame(serverFrame("error", create(ErrorSchema, { code: handshake.errorCode ?? "unauthenticated", message: handshake.reason })));
     refuse(ws, error, handshake.json, handshake.closeCode, handshake.reason);
     return;
   }
   if (ctx.draining) {
     const reconnect = new OutFrame(serverFrame("reconnect", create(ReconnectSchema, { reason: "server draining", retryAfterMs: ctx.tuning.drainRetryAfterMs })));
     refuse(ws, reconnect, handshake.json, CLOSE_SERVER_DRAINING, "server draining");
+    releaseLease(ctx, handshake.claims.userId, handshake.leaseId);
     return;
   }
   const conn = new Connection(ctx, ws, handshake.claims, handshake.token, handshake.json);
   data.conn = conn;
+  attachSocketLease(conn, handshake.leaseId);
   ctx.metrics.sockets.inc();
   const first = ctx.registry.add(conn);
   void welcome(ctx, conn, first);
@@ -204,16 +214,23 @@ export function onMessage(ctx: EdgeContext, ws: WebSocket<SocketData>, data: Arr
       return;
     }
     case "typing":
+      if (!allowFrame(ctx, conn, "typing")) return;
       void handleTyping(ctx, conn, kind.value.conversationId).catch((err: unknown) => failSocket(ctx, conn, err, "typing"));
       return;
     case "ping":
+      if (!allowFrame(ctx, conn, "ping")) return;
       conn.sendControl(new OutFrame(serverFrame("pong", create(PongSchema, { nonce: kind.value.nonce, serverTime: timestampNow() }))));
       return;
     case "presenceSubscribe":
-      void handlePresenceSubscribe(ctx, conn, kind.value.conversationId).catch((err: unknown) => failSocket(ctx, conn, err, "presence_subscribe"));
+      // Unsubscribing (empty id) costs no chat call: only the socket's own budget applies.
+      void (kind.value.conversationId ? allowCostlyFrame(ctx, conn, "presenceSubscribe") : Promise.resolve(allowFrame(ctx, conn, "presenceSubscribe")))
+        .then((ok) => (ok && !conn.closed ? handlePresenceSubscribe(ctx, conn, kind.value.conversationId) : undefined))
+        .catch((err: unknown) => failSocket(ctx, conn, err, "presence_subscribe"));
       return;
     case "reauthenticate":
-      void reauthenticate(ctx, conn, kind.value.accessToken).catch((err: unknown) => failSocket(ctx, conn, err, "reauthenticate"));
+      void allowCostlyFrame(ctx, conn, "reauthenticate")
+        .then((ok) => (ok && !conn.closed ? reauthenticate(ctx, conn, kind.value.accessToken) : undefined))
+        .catch((err: unknown) => failSocket(ctx, conn, err, "reauthenticate"));
       return;
     default:
       badFrame(ctx, conn, "frame has no known kind");
@@ -224,6 +241,7 @@ export function onClose(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
   const conn = ws.getUserData().conn;
   if (!conn) return;
   conn.released();
+  releaseSocketLease(ctx, conn);
   ctx.metrics.sockets.dec();
   ctx.presenceSubscriptions.unsubscribe(conn);
   const friendIds = ctx.registry.friendsOf(conn.userId);

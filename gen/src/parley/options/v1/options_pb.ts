@@ -31,8 +31,10 @@ export type MethodPolicy = Message<"parley.options.v1.MethodPolicy"> & {
 
   /**
    * Name of the rate-limit policy that applies (see platform rate-limit
-   * policies). Empty means "default". Authenticated calls are limited per user,
-   * public calls per client IP.
+   * policies). Empty means "default". A policy is a sustained rate (limit per
+   * window) plus a burst a rested client may spend at once (GCRA), declared
+   * with the policy. Authenticated calls are limited per user; public calls
+   * always per client IP, whatever token they carry.
    *
    * @generated from field: string rate_limit = 2;
    */
