@@ -48,7 +48,8 @@ let users: Client<typeof UserService>;
 let notifications: Client<typeof NotificationService>;
 
 beforeAll(async () => {
-  parley = await startParley();
+  // 16 malformed tokens per method in a row: more than the search policy's burst, which is not under test here.
+  parley = await startParley({ RATE_LIMIT_SCALE: "100" });
   const { token } = await parley.deps.signer!.signAccess({ userId: randomUUID(), sessionId: `s-${randomUUID()}` });
   const transport = createConnectTransport({ baseUrl: parley.apiUrl, httpVersion: "1.1", interceptors: [bearer(token)] });
   conversations = createClient(ConversationService, transport);
