@@ -3,9 +3,8 @@
  * and the password never shows up in logs, errors or /readyz. Uses private
  * nats-servers started with auth (the shared one has none).
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -17,49 +16,16 @@ import { startServer } from "../src/server.js";
 import { createTestPlatform, type TestPlatform } from "../src/testing.js";
 import type { EventBus } from "../src/types.js";
 import { waitFor } from "./helpers.js";
+import { freePort, killNatsServer, startNatsServer } from "./nats-server.js";
 
 const storeDirs: string[] = [];
-const NATS_SERVER = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 const PASSWORD = "s3cr3t-Pa55word";
 const TOKEN = "t0ken-abcdef123456";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
 function startNats(port: number, auth: string[], configFile?: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const storeDir = join(tmpdir(), `parley-nats-auth-${port}`);
-    storeDirs.push(storeDir);
-    const child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir, ...auth, ...(configFile ? ["-c", configFile] : [])], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let log = "";
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes("Server is ready")) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${log}`)));
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
+  const storeDir = join(tmpdir(), `parley-nats-auth-${port}`);
+  storeDirs.push(storeDir);
+  return startNatsServer(port, storeDir, [...auth, ...(configFile ? ["-c", configFile] : [])]);
 }
 
 /** A logger whose JSON lines the test can read. */
@@ -91,7 +57,7 @@ describe("NATS credentials from NATS_URL", () => {
     const settle = (p: Promise<void>) => Promise.race([p.catch(() => undefined), new Promise<void>((r) => setTimeout(r, 2_000))]);
     await Promise.all(buses.map((b) => settle(b.close())));
     await platform?.close();
-    await Promise.all(servers.map(kill));
+    await Promise.all(servers.map(killNatsServer));
     await Promise.all(storeDirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
@@ -120,7 +86,7 @@ describe("NATS credentials from NATS_URL", () => {
     const s = await startServer({ deps, modules: [], port: 0, adminPort: 0, host: "127.0.0.1" });
     try {
       expect((await fetch(`${s.adminUrl}/readyz`)).status).toBe(200);
-      await kill(servers[0]!);
+      await killNatsServer(servers[0]!);
       let body = "";
       await waitFor(
         async () => {

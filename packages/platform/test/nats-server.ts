@@ -15,9 +15,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export function startNatsServer(port: number, storeDir: string): Promise<ChildProcess> {
+/** `extraArgs`: auth, TLS or `-c <config>` for tests of how the bus connects. */
+export function startNatsServer(port: number, storeDir: string, extraArgs: string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(NATS_SERVER, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir, ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
     let log = "";
     const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${log}`)), 10_000);
     child.stderr?.on("data", (chunk: Buffer) => {
@@ -33,7 +34,7 @@ export function startNatsServer(port: number, storeDir: string): Promise<ChildPr
 
 export function killNatsServer(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once("exit", () => resolve());
     child.kill("SIGKILL");
   });

@@ -8,6 +8,7 @@
  */
 import { RetentionPolicy, StorageType, headers, nanos, type JetStreamClient, type JetStreamManager, type MsgHdrs } from "nats";
 import type { DeadLetter, DeadLetterQueue } from "../types.js";
+import { ensureStream } from "./jetstream-streams.js";
 import { DEAD_LETTER_STREAM, DLQ_HEADERS, deadLetterSubject } from "./subjects.js";
 
 /** Bounds the stream whatever happens (a consumer failing every event for days). */
@@ -34,15 +35,7 @@ export async function createJetStreamDeadLetters(opts: {
     max_age: nanos(DEAD_LETTER_STREAM.maxAgeMs),
     max_msgs: MAX_DEAD_LETTERS,
   };
-  try {
-    await jsm.streams.add(config);
-  } catch (addErr) {
-    try {
-      await jsm.streams.update(config.name, config);
-    } catch (updateErr) {
-      throw new Error(`bus: cannot create or update stream ${config.name}`, { cause: new AggregateError([addErr, updateErr]) });
-    }
-  }
+  await ensureStream(jsm, config);
   const perConsumer = new Map<string, number>();
 
   function decode(m: { seq: number; header: MsgHdrs | undefined; data: Uint8Array; timeMs: number }): DeadLetter {

@@ -39,6 +39,7 @@ const OUTAGE_CODES = new Set<string>([
   ErrorCode.JetStream408RequestTimeout,
 ]);
 import { createJetStreamDeadLetters } from "./jetstream-dead-letters.js";
+import { ensureStream } from "./jetstream-streams.js";
 import { natsConnectionOptions, type NatsSecurityOptions } from "./nats-options.js";
 import {
   DEAD_LETTER_STREAM,
@@ -386,15 +387,7 @@ async function ensureStreams(jsm: JetStreamManager, streamName: (s: StreamSpec) 
       max_age: nanos(spec.maxAgeMs),
       duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, spec.maxAgeMs)),
     };
-    try {
-      await jsm.streams.add(config);
-    } catch (addErr) {
-      try {
-        await jsm.streams.update(config.name, config);
-      } catch (updateErr) {
-        throw new Error(`bus: cannot create or update stream ${config.name}`, { cause: new AggregateError([addErr, updateErr]) });
-      }
-    }
+    await ensureStream(jsm, config);
   }
 }
 
