@@ -123,16 +123,22 @@ describe("sockets per user", () => {
     held[0]!.close();
     await held[0]!.closed;
     let again: RawSocket | undefined;
-    // Retried: the slot frees when the close reaches the lease store (and a socket opened right
-    // after a server-side close is sometimes dropped with 1006: audit item 15a, not this one).
+    const refusals: string[] = [];
+    // Retried only while refused 4429: the slot frees when the close reaches the lease store.
+    // Any other close before Welcome (a 1006 drop: audit item 15a) ends the wait and fails below.
     await waitFor(async () => {
       again?.close();
       again = open(b, erin);
-      return Promise.race([
-        waitFor(() => again!.frames.some((f) => f.kind.case === "welcome"), { timeoutMs: 2_000 }).then(() => true),
-        again.closed.then(() => false),
+      const outcome = await Promise.race([
+        waitFor(() => again!.frames.some((f) => f.kind.case === "welcome"), { timeoutMs: 5_000 }).then(() => undefined),
+        again.closed,
       ]);
+      if (outcome === undefined) return true;
+      refusals.push(`${outcome.code} ${outcome.reason}`);
+      return outcome.code !== 4429;
     });
+    expect(refusals.filter((r) => !r.startsWith("4429 "))).toEqual([]);
+    expect(again!.frames.some((f) => f.kind.case === "welcome")).toBe(true);
     again?.close();
     for (const ws of held) ws.close();
   }, 30_000);

@@ -13,7 +13,7 @@ import { OutFrame, serverFrame } from "./codec.js";
 import type { EdgeContext } from "./context.js";
 import { SocketHandle } from "./socket-handle.js";
 
-/** What the upgrade learnt, consumed at open. */
+/** What the token check and admission (started at the upgrade) decided, consumed after open. */
 export type Handshake =
   | { ok: true; claims: AccessClaims; token: string; json: boolean; leaseId: string }
   /** errorCode: the Error frame's code before the close (default "unauthenticated"). */
@@ -21,7 +21,10 @@ export type Handshake =
 
 export interface SocketData {
   conn: Connection | undefined;
-  handshake: Handshake | undefined;
+  /** The token check and admission, started at the upgrade; never rejects; taken by open. */
+  handshake: Promise<Handshake> | undefined;
+  /** Set first thing by the close handler: a socket closed before its handshake settled is never touched again. */
+  closed: boolean;
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   decodeClientFrame,
   serverFrame,
 } from "./codec.js";
-import { CLOSE_BAD_CLIENT, Connection, type SocketData } from "./connection.js";
+import { CLOSE_BAD_CLIENT, Connection, type Handshake, type SocketData } from "./connection.js";
 import type { EdgeContext } from "./context.js";
 import { admitSocket, allowCostlyFrame, allowFrame, attachSocketLease, releaseLease, releaseSocketLease } from "./frame-limits.js";
 import { SocketHandle } from "./socket-handle.js";
@@ -51,41 +51,60 @@ export function parseSubprotocols(header: string): Subprotocols {
   return { selected, json, token };
 }
 
+/**
+ * Upgrades at once, inside uWS's own upgrade callback, and checks the token and the socket cap
+ * after open (audit item 15a). Completing the upgrade later, from the check's continuation, needs
+ * `res.cork(() => res.upgrade(...))` (uncorked, uWS.js warns on every call), and in our uWS.js
+ * (20.30) that cork closes the new WebSocket now and then: `HttpResponse.cork` tells an upgrade
+ * inside its callback only by the socket's address, but the upgrade re-allocates the socket and
+ * usually keeps the address; cork then reads the HTTP response state from memory that now holds
+ * the WebSocket's data and, when those bits read "Connection: close, response sent", shuts the
+ * socket down right after `open` (the client saw 101, a FIN and 1006 before Welcome, about one
+ * socket in 3,000). uWS's own HTTP parser follows the upgraded socket correctly.
+ * A rejected token (or socket) is closed with a code and reason after open, as before: browsers
+ * only expose a close code and reason to the app, not an HTTP status.
+ */
 export function onUpgrade(ctx: EdgeContext, res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-  // Headers must be read before the first await: req is only valid synchronously.
   const key = req.getHeader("sec-websocket-key");
   const extensions = req.getHeader("sec-websocket-extensions");
   const sub = parseSubprotocols(req.getHeader("sec-websocket-protocol"));
-  let aborted = false;
-  res.onAborted(() => {
-    aborted = true;
-  });
-  void checkAccessToken(ctx, sub.token).then(async (check) => {
-    if (aborted) return;
-    const admission = check.ok ? await admitSocket(ctx, check.claims.userId) : undefined;
-    if (aborted) {
-      if (check.ok && admission?.ok) releaseLease(ctx, check.claims.userId, admission.leaseId);
-      return;
-    }
-    // A rejected token (or socket) still completes the upgrade: browsers only
-    // expose a close code and reason to the app, not an HTTP status.
-    const data: SocketData = {
-      conn: undefined,
-      handshake: !check.ok
-        ? { ok: false, closeCode: check.closeCode, reason: check.reason, json: sub.json }
-        : !admission?.ok
-          ? { ok: false, closeCode: admission?.closeCode ?? 1011, reason: admission?.reason ?? "", json: sub.json, errorCode: admission?.errorCode }
-          : { ok: true, claims: check.claims, token: sub.token!, json: sub.json, leaseId: admission.leaseId },
-    };
-    res.cork(() => res.upgrade(data, key, sub.selected, extensions, context));
-  });
+  const data: SocketData = { conn: undefined, handshake: checkHandshake(ctx, sub), closed: false };
+  res.upgrade(data, key, sub.selected, extensions, context);
 }
 
+async function checkHandshake(ctx: EdgeContext, sub: Subprotocols): Promise<Handshake> {
+  try {
+    const check = await checkAccessToken(ctx, sub.token);
+    if (!check.ok) return { ok: false, closeCode: check.closeCode, reason: check.reason, json: sub.json };
+    const admission = await admitSocket(ctx, check.claims.userId);
+    if (!admission.ok) return { ok: false, closeCode: admission.closeCode, reason: admission.reason, json: sub.json, errorCode: admission.errorCode };
+    return { ok: true, claims: check.claims, token: sub.token!, json: sub.json, leaseId: admission.leaseId };
+  } catch (err) {
+    ctx.logger.error({ err }, "socket handshake check failed");
+    return { ok: false, closeCode: 1011, reason: "cannot admit this socket right now; retry", json: sub.json, errorCode: "unavailable" };
+  }
+}
+
+/**
+ * Frames a client sends before Welcome (none, from the SDK: Hello follows Welcome) are dropped
+ * while the handshake is pending: the socket has no Connection yet.
+ */
 export function onOpen(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
   const data = ws.getUserData();
   const handshake = data.handshake;
   data.handshake = undefined;
   if (!handshake) return;
+  void handshake
+    .then((settled) => afterHandshake(ctx, ws, data, settled))
+    .catch((err: unknown) => ctx.logger.error({ err }, "socket open failed"));
+}
+
+function afterHandshake(ctx: EdgeContext, ws: WebSocket<SocketData>, data: SocketData, handshake: Handshake): void {
+  if (data.closed) {
+    // Closed before its check settled: `ws` is gone; only the lease is left to return.
+    if (handshake.ok) releaseLease(ctx, handshake.claims.userId, handshake.leaseId);
+    return;
+  }
   if (!handshake.ok) {
     const error = new OutFrame(serverFrame("error", create(ErrorSchema, { code: handshake.errorCode ?? "unauthenticated", message: handshake.reason })));
     refuse(ws, error, handshake.json, handshake.closeCode, handshake.reason);
@@ -105,7 +124,7 @@ export function onOpen(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
   void welcome(ctx, conn, first);
 }
 
-/** A socket that gets one frame and is closed, inside the open callback (no Connection, nothing kept). */
+/** A socket that gets one frame and is closed (no Connection, nothing kept). */
 function refuse(ws: WebSocket<SocketData>, frame: OutFrame, json: boolean, code: number, reason: string): void {
   const socket = new SocketHandle(ws);
   socket.send(frame.encode(0, json), !json);
@@ -238,7 +257,9 @@ export function onMessage(ctx: EdgeContext, ws: WebSocket<SocketData>, data: Arr
 }
 
 export function onClose(ctx: EdgeContext, ws: WebSocket<SocketData>): void {
-  const conn = ws.getUserData().conn;
+  const data = ws.getUserData();
+  data.closed = true;
+  const conn = data.conn;
   if (!conn) return;
   conn.released();
   releaseSocketLease(ctx, conn);
