@@ -175,3 +175,28 @@ describe("malformed binary protobuf (item 12)", () => {
     });
   }
 });
+
+describe("NUL characters in request strings", () => {
+  const LOGIN = "parley.identity.v1.AuthService/Login";
+  const CREATE_GROUP = "parley.chat.v1.ConversationService/CreateGroup";
+
+  it("refuses a NUL in a public call's string field (Login) with invalid_argument naming the field", async () => {
+    const body = utf8(JSON.stringify({ login: "nob\u0000dy", password: "whatever it is 1" }));
+    const answer = await connectUnary(parley.apiUrl, LOGIN, body, { "content-type": "application/json" });
+    expect(answer).toMatchObject({ status: 400, code: "invalid_argument" });
+    expect(answer.message).toContain("login must not contain NUL");
+  });
+
+  it("refuses a NUL in binary protobuf and in a repeated field, and writes nothing", async () => {
+    const users = await rows("identity.users");
+    const register = toBinary(RegisterRequestSchema, create(RegisterRequestSchema, { email: "nul@example.com", username: "nul\u0000user", password: "long enough pass 1" }));
+    const viaGrpc = await grpcCall(parley.apiUrl, REGISTER, grpcFrame(register, false));
+    expect(viaGrpc.code).toBe("invalid_argument");
+    expect(await rows("identity.users")).toBe(users);
+
+    const group = utf8(JSON.stringify({ title: "nul", memberIds: [randomUUID(), "\u0000"] }));
+    const answer = await connectUnary(parley.apiUrl, CREATE_GROUP, group, { "content-type": "application/json", authorization: `Bearer ${token}` });
+    expect(answer).toMatchObject({ status: 400, code: "invalid_argument" });
+    expect(answer.message).toContain("member_ids[1]");
+  });
+});

@@ -2,7 +2,8 @@
  * The shared server interceptors, outermost first:
  *  1. errors: request id, logging, duration metric, and no internals in responses;
  *  2. auth: bearer token required unless the contract marks the method public;
- *  3. rate limit: the method's policy, per client IP (public methods) or per user.
+ *  3. rate limit: the method's policy, per client IP (public methods) or per user;
+ *  4. request text: no string field may hold U+0000 (request-text.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { DescMethod } from "@bufbuild/protobuf";
@@ -12,6 +13,7 @@ import { authClaimsKey, clientIpKey } from "./auth-context.js";
 import { isBackendUnavailable } from "./backend-errors.js";
 import { methodRules, type MethodRules } from "./rate-limit-policies.js";
 import { enforceRateLimit } from "./rate-limit.js";
+import { assertNoNulCharacters } from "./request-text.js";
 import type { PlatformDeps } from "./types.js";
 
 const REQUEST_ID_HEADER = "x-request-id";
@@ -146,6 +148,12 @@ export function createInterceptors(deps: PlatformDeps): Interceptor[] {
     return next(req);
   };
 
+  const requestText: Interceptor = (next) => async (req) => {
+    // Every method of ours takes a unary request (server streams included); a client stream would be checked per message by its handler.
+    if (!req.stream) assertNoNulCharacters(req.method.input, req.message);
+    return next(req);
+  };
+
   // Connect wraps the last interceptor innermost, so this array reads outermost first.
-  return [errors, auth, rateLimit];
+  return [errors, auth, rateLimit, requestText];
 }
