@@ -22,7 +22,7 @@ import { bearer } from "@parley/platform/testing";
 import { startParley } from "./support/parley.js";
 import { connectUnary, grpcCall, grpcFrame, type RawAnswer } from "./support/raw-rpc.js";
 
-const RUNS = 200;
+const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 
 let parley: EmbeddedParley;
 let token: string;
