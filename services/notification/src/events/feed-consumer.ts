@@ -6,6 +6,7 @@
 import { handleOnce, type BusHandler, type BusMessage, type PlatformDeps, type Subscription } from "@parley/platform";
 import type { Logger } from "@parley/platform";
 import { recordBlock, removeBlock, replaceBlockRange, usersBlocking } from "../store/blocks.js";
+import { upsertMessageNotifications } from "../store/message-notifications.js";
 import { inbox } from "../store/schema.js";
 import { planFeedAction, FEED_SUBJECTS } from "./feed-plan.js";
 import { createNotifications } from "./publish.js";
@@ -26,6 +27,12 @@ export function feedEventHandler(deps: PlatformDeps, logger: Logger): BusHandler
     const action = await planFeedAction(msg, deps.presence);
     if (action.type === "ignore") {
       log.debug({ eventId: msg.id, subject: msg.subject, reason: action.reason }, "event ignored");
+      return;
+    }
+    if (action.type === "notify-offline") {
+      // One statement: inbox marker, block filter and upsert together, no outbox event (the users are offline).
+      const notified = await upsertMessageNotifications(db, { ...action.message, consumer: FEED_CONSUMER });
+      log.debug({ eventId: msg.id, subject: msg.subject, notified: notified.length, offline: action.message.recipientIds.length }, "message notifications upserted");
       return;
     }
     await handleOnce(db, inbox, FEED_CONSUMER, msg.id, async (tx) => {

@@ -15,11 +15,13 @@ import { ConversationEventSchema, MessageEventSchema } from "@parley/gen/parley/
 import { ConversationKind } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { NotificationKind } from "@parley/gen/parley/notification/v1/notification_pb";
 import type { BlockEdge } from "../store/blocks.js";
+import type { OfflineMessage } from "../store/message-notifications.js";
 import type { NewNotification } from "../store/notifications.js";
 import { CHAT, IDENTITY } from "./subjects.js";
 
 export type FeedAction =
   | { type: "notify"; actorId: string; notifications: NewNotification[] }
+  | { type: "notify-offline"; message: OfflineMessageNotice }
   | { type: "block" | "unblock"; blockerId: string; blockedId: string }
   | { type: "block-slice"; after: BlockEdge | undefined; through: BlockEdge | undefined; edges: BlockEdge[] }
   | { type: "ignore"; reason: string };
@@ -34,6 +36,9 @@ export const FEED_SUBJECTS = [
   CHAT.membersAdded,
   CHAT.messageCreated,
 ];
+
+/** A message some members were offline for: they get (or see updated) their NEW_MESSAGE row. */
+export type OfflineMessageNotice = Omit<OfflineMessage, "consumer">;
 
 const PREVIEW_MAX_CHARS = 140;
 
@@ -97,23 +102,26 @@ export async function planFeedAction(msg: BusMessage, presence: PresenceStore): 
       const e = decodeEvent(MessageEventSchema, msg);
       const message = e.message;
       if (!message) return { type: "ignore", reason: "event without a message" };
-      const recipients = unique(e.recipientIds).filter((id) => id !== message.senderId);
+      const recipients = unique(e.recipientIds).filter((id) => id !== "" && id !== message.senderId);
       // Online members see the message live on their sockets; a notification
       // is for those who would otherwise miss it (see README, "offline only").
+      if (recipients.length === 0) return { type: "ignore", reason: "no recipient" };
       const live = await presence.nodesOf(recipients);
       const offline = recipients.filter((id) => (live.get(id)?.length ?? 0) === 0);
-      return notify(
-        message.senderId,
-        offline.map((userId) => ({
-          userId,
-          kind: NotificationKind.NEW_MESSAGE,
-          actorId: message.senderId,
+      // Nothing to write, so no idempotency marker either: the common case costs no Postgres round trip.
+      if (offline.length === 0) return { type: "ignore", reason: "every recipient online" };
+      return {
+        type: "notify-offline",
+        message: {
+          sourceEventId,
+          senderId: message.senderId,
           conversationId: message.conversationId,
           messageId: message.id,
+          seq: message.seq,
           preview: truncate(message.text),
-          sourceEventId,
-        })),
-      );
+          recipientIds: offline,
+        },
+      };
     }
     default:
       return { type: "ignore", reason: "subject not handled" };
@@ -121,7 +129,9 @@ export async function planFeedAction(msg: BusMessage, presence: PresenceStore): 
 }
 
 function notify(actorId: string, notifications: NewNotification[]): FeedAction {
-  return { type: "notify", actorId, notifications: notifications.filter((n) => n.userId !== "" && n.userId !== actorId) };
+  const kept = notifications.filter((n) => n.userId !== "" && n.userId !== actorId);
+  if (kept.length === 0) return { type: "ignore", reason: "nobody to notify" };
+  return { type: "notify", actorId, notifications: kept };
 }
 
 function unique(ids: string[]): string[] {

@@ -1,4 +1,7 @@
-/** What notification emits: one NotificationCreatedEvent per stored notification, so the realtime edge pushes it live. */
+/**
+ * What notification emits: one NotificationCreatedEvent per stored notification, so the realtime edge pushes it live.
+ * NEW_MESSAGE rows are written for offline users only and emit nothing (store/message-notifications.ts).
+ */
 import { enqueueEvents, type Database } from "@parley/platform";
 import { NotificationCreatedEventSchema } from "@parley/gen/parley/notification/v1/notification_pb";
 import { toNotificationMessage } from "../store/notification-message.js";

@@ -16,5 +16,6 @@ export function toNotificationMessage(row: NotificationRow): Notification {
     preview: row.preview,
     createdAt: timestampFromDate(row.createdAt),
     read: row.readAt !== null,
+    unreadMessageCount: row.unreadMessages,
   });
 }

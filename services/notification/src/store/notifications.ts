@@ -18,7 +18,10 @@ export interface NewNotification {
   sourceEventId: string;
 }
 
-/** Returns only the rows actually inserted: a (user, source event) pair already stored is skipped. */
+/**
+ * Returns only the rows actually inserted: a (user, source event) pair already stored is skipped.
+ * Not for NEW_MESSAGE, which has one row per conversation (message-notifications.ts).
+ */
 export async function insertNotifications(tx: Database, items: NewNotification[]): Promise<NotificationRow[]> {
   if (items.length === 0) return [];
   const createdAt = new Date();
@@ -72,14 +75,17 @@ export async function ownedNotificationIds(db: Database, userId: string, ids: st
   return new Set(rows.map((r) => r.id));
 }
 
-/** Marks the given notifications (or all, with `"all"`) of `userId` read; already-read ones keep their first read time. */
+/**
+ * Marks the given notifications (or all, with `"all"`) of `userId` read; already-read ones keep their first read time.
+ * A NEW_MESSAGE row's count of unread messages goes back to 0; its next message makes it unread again.
+ */
 export async function markRead(tx: Database, userId: string, ids: string[] | "all"): Promise<void> {
   const conditions = [eq(notifications.userId, userId), isNull(notifications.readAt)];
   if (ids !== "all") {
     if (ids.length === 0) return;
     conditions.push(inArray(notifications.id, ids));
   }
-  await tx.update(notifications).set({ readAt: new Date() }).where(and(...conditions));
+  await tx.update(notifications).set({ readAt: new Date(), unreadMessages: 0 }).where(and(...conditions));
 }
 
 export async function countUnread(db: Database, userId: string): Promise<number> {
