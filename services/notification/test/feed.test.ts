@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { NotificationCreatedEventSchema, NotificationKind } from "@parley/gen/parley/notification/v1/notification_pb";
 import { FriendRequestEventSchema } from "@parley/gen/parley/identity/v1/events_pb";
-import { decodeEvent, type BusMessage, type Subscription } from "@parley/platform";
+import { MessageEventSchema } from "@parley/gen/parley/chat/v1/events_pb";
+import type { Message } from "@parley/gen/parley/chat/v1/message_pb";
+import { decodeEvent, type BusMessage, type PlatformDeps, type Subscription } from "@parley/platform";
 import { waitFor } from "@parley/platform/testing";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { feedEventHandler } from "../src/events/feed-consumer.js";
-import { blocks } from "../src/store/schema.js";
+import { FEED_CONSUMER, feedEventHandler } from "../src/events/feed-consumer.js";
+import { blocks, inbox } from "../src/store/schema.js";
 import {
   allNotifications,
   befriend,
@@ -161,6 +163,123 @@ describe("groups and messages", () => {
     await waitForNotification(blocker, NotificationKind.NEW_MESSAGE, (n) => n.messageId === visible!.id);
   });
 });
+
+describe("NEW_MESSAGE while offline: one row per conversation", () => {
+  let owner: Account;
+  let away: Account;
+  let present: Account;
+  let conversationId: string;
+  let latest: Message;
+
+  beforeAll(async () => {
+    owner = await createAccount(stack, "nm_owner");
+    away = await createAccount(stack, "nm_away");
+    present = await createAccount(stack, "nm_present");
+    await befriend(owner, away);
+    await befriend(owner, present);
+    conversationId = await createGroup(owner, "Night owls", [away, present]);
+    await waitForNotification(away, NotificationKind.ADDED_TO_GROUP, (n) => n.conversationId === conversationId);
+    await markOnline(present);
+  }, 60_000);
+
+  async function send(text: string): Promise<Message> {
+    const { message } = await owner.clients.messages.sendMessage({ conversationId, clientMessageId: randomUUID(), text });
+    return message!;
+  }
+
+  async function newMessageRows(account: Account) {
+    return (await allNotifications(account)).filter((n) => n.kind === NotificationKind.NEW_MESSAGE && n.conversationId === conversationId);
+  }
+
+  /** Waits for the single NEW_MESSAGE row of `account` to show `messageId` and returns it. */
+  async function rowShowing(account: Account, messageId: string) {
+    await waitFor(async () => (await newMessageRows(account)).some((n) => n.messageId === messageId), { timeoutMs: 10_000 });
+    const rows = await newMessageRows(account);
+    expect(rows).toHaveLength(1);
+    return rows[0]!;
+  }
+
+  async function eventOf(message: Message): Promise<BusMessage> {
+    let found: BusMessage | undefined;
+    await waitFor(() => {
+      found = seen.find((m) => m.subject === "parley.chat.message.created" && decodeEvent(MessageEventSchema, m).message?.id === message.id);
+      return found !== undefined;
+    });
+    return found!;
+  }
+
+  it("collapses three messages into one unread row counting 3 that shows the latest; online members get nothing", async () => {
+    await send("one");
+    await send("two");
+    latest = await send("three");
+    const row = await rowShowing(away, latest.id);
+    expect(row).toMatchObject({ actorId: owner.id, preview: "three", read: false, unreadMessageCount: 3 });
+    expect(await newMessageRows(present)).toEqual([]);
+  });
+
+  it("reading it clears the count; the next message makes the same row unread again with a count of 1", async () => {
+    const before = await rowShowing(away, latest.id);
+    const unreadBefore = (await away.clients.notifications.getUnreadCount({})).unreadCount;
+    const marked = await away.clients.notifications.markNotificationsRead({ notificationIds: [before.id] });
+    expect(marked.unreadCount).toBe(unreadBefore - 1n);
+    expect(await rowShowing(away, latest.id)).toMatchObject({ id: before.id, read: true, unreadMessageCount: 0 });
+
+    latest = await send("four");
+    const after = await rowShowing(away, latest.id);
+    expect(after).toMatchObject({ id: before.id, read: false, unreadMessageCount: 1, preview: "four" });
+    expect((await away.clients.notifications.getUnreadCount({})).unreadCount).toBe(unreadBefore);
+  });
+
+  it("does not count a redelivered message event twice, nor let an older one replace the latest", async () => {
+    const redeliver = feedEventHandler(stack.tp.deps, stack.tp.deps.logger);
+    const event = await eventOf(latest);
+    await redeliver({ ...event, deliveryCount: 2 });
+    await redeliver({ ...event, deliveryCount: 3 });
+    const older = seen.filter((m) => m.subject === "parley.chat.message.created" && decodeEvent(MessageEventSchema, m).message?.conversationId === conversationId)[0]!;
+    await redeliver({ ...older, deliveryCount: 2 });
+    expect(await rowShowing(away, latest.id)).toMatchObject({ unreadMessageCount: 1, preview: "four" });
+  });
+
+  it("touches no database for a message whose recipients are all online", async () => {
+    await markOnline(away);
+    const whileOnline = await send("five");
+    const event = await eventOf(whileOnline);
+    const counted = countingDatabase(stack.tp.deps);
+    await feedEventHandler(counted.deps, stack.tp.deps.logger)({ ...event, deliveryCount: 2 });
+    expect(counted.uses()).toBe(0);
+
+    await stack.tp.deps.presence.remove("test-edge-node", away.id, Date.now());
+    latest = await send("six");
+    // Events of one conversation are handled in order: "five" was handled (and skipped) before "six".
+    expect(await rowShowing(away, latest.id)).toMatchObject({ unreadMessageCount: 2, preview: "six" });
+    const db = stack.tp.deps.database.db;
+    const marker = async (eventId: string) =>
+      (await db.select().from(inbox).where(and(eq(inbox.consumer, FEED_CONSUMER), eq(inbox.eventId, eventId)))).length;
+    expect(await marker(event.id)).toBe(0);
+    expect(await marker((await eventOf(latest)).id)).toBe(1);
+  });
+
+  it("publishes no notification.created event for NEW_MESSAGE, but still for other kinds", async () => {
+    // The relay publishes in outbox order: once this later friend request's event is out, any earlier one would be too.
+    const sentinel = await createAccount(stack, "nm_sentinel");
+    await sentinel.clients.friends.sendFriendRequest({ target: { case: "userId", value: away.id } });
+    const created = () => seen.filter((m) => m.subject === "parley.notification.notification.created").map((m) => decodeEvent(NotificationCreatedEventSchema, m));
+    await waitFor(() => created().some((e) => e.userId === away.id && e.notification?.actorId === sentinel.id));
+    expect(created().filter((e) => e.notification?.kind === NotificationKind.NEW_MESSAGE)).toEqual([]);
+  });
+});
+
+/** `deps` whose database counts every use of its query builder, to show that a path never reaches Postgres. */
+function countingDatabase(deps: PlatformDeps): { deps: PlatformDeps; uses: () => number } {
+  let uses = 0;
+  const db = new Proxy(deps.database.db, {
+    get(target, property, receiver) {
+      uses += 1;
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+  return { deps: { ...deps, database: { ...deps.database, db } }, uses: () => uses };
+}
 
 async function waitForBlockProjection(blockerId: string, blockedId: string, present: boolean): Promise<void> {
   const db = stack.tp.deps.database.db;

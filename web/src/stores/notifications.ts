@@ -51,7 +51,7 @@ export const useNotificationsStore = defineStore("notifications", () => {
   async function markAllRead(): Promise<void> {
     if (unreadCount.value === 0) return;
     const res = await api().notifications.markNotificationsRead({ all: true });
-    items.value = items.value.map((n) => (n.read ? n : { ...n, read: true }));
+    items.value = items.value.map((n) => (n.read ? n : { ...n, read: true, unreadMessageCount: 0 }));
     unreadCount.value = Number(res.unreadCount);
   }
 
