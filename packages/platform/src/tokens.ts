@@ -139,45 +139,105 @@ function unauthenticated(reason: string, cause?: unknown): ConnectError {
   return new ConnectError(reason, Code.Unauthenticated, undefined, undefined, cause);
 }
 
+/** How many verified tokens a verifier remembers by default (a few MB of token strings and claims). */
+export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+/**
+ * Tokens whose signature, issuer, audience and type were checked, with their
+ * claims, least recently used evicted first. The key is the whole token
+ * (signature included), so a token is only ever matched by itself. Entries
+ * are only a shortcut past the signature check: expiry is checked on every
+ * hit, revocation by the verifier on every call.
+ */
+export class VerifiedTokenCache {
+  // A Map iterates in insertion order; re-inserting on a hit keeps the least recently used first.
+  readonly #entries = new Map<string, AccessClaims>();
+
+  constructor(readonly maxEntries: number = DEFAULT_VERIFIED_TOKEN_CACHE_SIZE) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new Error(`verified token cache: maxEntries must be an integer >= 0, got ${maxEntries}`);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The claims of `token` if it is cached and not expired at `nowMs`; an expired entry is dropped. */
+  get(token: string, nowMs: number): AccessClaims | undefined {
+    const claims = this.#entries.get(token);
+    if (claims === undefined) return undefined;
+    this.#entries.delete(token);
+    // Same rule as jose's exp check (exp <= now in whole seconds = expired).
+    if (claims.expiresAtMs <= nowMs) return undefined;
+    this.#entries.set(token, claims);
+    return claims;
+  }
+
+  set(token: string, claims: AccessClaims): void {
+    if (this.maxEntries === 0) return;
+    this.#entries.delete(token);
+    this.#entries.set(token, claims);
+    if (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+  }
+}
+
 export interface TokenVerifierOptions {
   config: PlatformConfig;
   revocations: RevocationStore;
   /** Verify against these keys (e.g. `signer.jwks()`); otherwise `config.jwt.jwksUrl`. */
   localPublicJwks?: JSONWebKeySet | undefined;
+  /** Verified tokens to skip the signature check for (default: a new cache of DEFAULT_VERIFIED_TOKEN_CACHE_SIZE). */
+  cache?: VerifiedTokenCache | undefined;
 }
 
 export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
   const { config, revocations } = opts;
+  const cache = opts.cache ?? new VerifiedTokenCache();
   let keys: JWTVerifyGetKey;
   if (opts.localPublicJwks) keys = createLocalJWKSet(opts.localPublicJwks);
   else if (config.jwt.jwksUrl) keys = createRemoteJWKSet(new URL(config.jwt.jwksUrl));
   else throw new Error("token verifier needs a key: a local signing key or JWKS_URL");
 
+  /** The signature check (EdDSA) is the costly part of every RPC and socket auth; a token seen before skips it until its exp. */
+  async function verifiedClaims(token: string): Promise<AccessClaims> {
+    const cached = cache.get(token, Date.now());
+    if (cached !== undefined) return cached;
+    const claims = await verifySignedClaims(token);
+    cache.set(token, claims);
+    return claims;
+  }
+
+  async function verifySignedClaims(token: string): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        algorithms: [ACCESS_TOKEN_ALG],
+        issuer: config.jwt.issuer,
+        audience: config.jwt.audience,
+        typ: ACCESS_TOKEN_TYP,
+        requiredClaims: ["sub", "jti", "exp", "sid"],
+      });
+      const { sub, jti, exp, sid } = payload;
+      if (!sub || !jti || exp === undefined || typeof sid !== "string" || sid === "") {
+        throw unauthenticated("invalid access token");
+      }
+      return { userId: sub, sessionId: sid, jti, expiresAtMs: exp * 1000 };
+    } catch (err) {
+      if (err instanceof ConnectError) throw err;
+      if (err instanceof errors.JWTExpired) throw unauthenticated("access token expired", err);
+      // Identity's JWKS not reachable: the token may be fine, so don't tell the client to drop it.
+      if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) {
+        throw new ConnectError("cannot verify access token right now", Code.Unavailable, undefined, undefined, err);
+      }
+      throw unauthenticated("invalid access token", err);
+    }
+  }
+
   return {
     async verify(token) {
-      let claims: AccessClaims;
-      try {
-        const { payload } = await jwtVerify(token, keys, {
-          algorithms: [ACCESS_TOKEN_ALG],
-          issuer: config.jwt.issuer,
-          audience: config.jwt.audience,
-          typ: ACCESS_TOKEN_TYP,
-          requiredClaims: ["sub", "jti", "exp", "sid"],
-        });
-        const { sub, jti, exp, sid } = payload;
-        if (!sub || !jti || exp === undefined || typeof sid !== "string" || sid === "") {
-          throw unauthenticated("invalid access token");
-        }
-        claims = { userId: sub, sessionId: sid, jti, expiresAtMs: exp * 1000 };
-      } catch (err) {
-        if (err instanceof ConnectError) throw err;
-        if (err instanceof errors.JWTExpired) throw unauthenticated("access token expired", err);
-        // Identity's JWKS not reachable: the token may be fine, so don't tell the client to drop it.
-        if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) {
-          throw new ConnectError("cannot verify access token right now", Code.Unavailable, undefined, undefined, err);
-        }
-        throw unauthenticated("invalid access token", err);
-      }
+      const claims = await verifiedClaims(token);
+      // Checked on every call, cached or not: a logout takes effect at once.
       let revoked: boolean;
       try {
         revoked = await revocations.anyRevoked([revocationIds.token(claims.jti), revocationIds.session(claims.sessionId)]);
@@ -186,7 +246,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
         throw new ConnectError("cannot verify access token right now", Code.Unavailable, undefined, undefined, err);
       }
       if (revoked) throw unauthenticated("access token revoked");
-      return claims;
+      return { ...claims };
     },
   };
 }

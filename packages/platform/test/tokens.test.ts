@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { base64url, SignJWT, UnsecuredJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { createStores, type Stores } from "../src/stores/index.js";
 import {
@@ -15,6 +15,7 @@ import {
   loadSigningKey,
   revocationIds,
   SIGNING_KEY_FILE,
+  VerifiedTokenCache,
   type SigningKey,
 } from "../src/tokens.js";
 import type { TokenSigner, TokenVerifier } from "../src/types.js";
@@ -142,6 +143,67 @@ describe("access tokens", () => {
     await expectUnauthenticated(a.token, "access token revoked");
     await expectUnauthenticated(b.token, "access token revoked");
     await expect(verifier.verify(other.token)).resolves.toMatchObject({ sessionId: "s-other" });
+  });
+});
+
+describe("verified token cache", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("refuses a cached token once its jti or its session is revoked", async () => {
+    const byJti = await signer.signAccess({ userId: "u1", sessionId: "s-cache-jti" });
+    const bySession = await signer.signAccess({ userId: "u1", sessionId: "s-cache-session" });
+    for (const t of [byJti, bySession]) {
+      await verifier.verify(t.token);
+      await verifier.verify(t.token);
+    }
+    await stores.revocations.revoke(revocationIds.token(byJti.jti), byJti.expiresAtMs);
+    await stores.revocations.revoke(revocationIds.session("s-cache-session"), Date.now() + 60_000);
+    await expectUnauthenticated(byJti.token, "access token revoked");
+    await expectUnauthenticated(bySession.token, "access token revoked");
+  });
+
+  it("refuses a cached token once it has expired", async () => {
+    const shortLived = createTokenSigner({ key, config: { ...config, jwt: { ...config.jwt, accessTtlSec: 30 } } });
+    const { token, expiresAtMs } = await shortLived.signAccess({ userId: "u1", sessionId: "s-cache-exp" });
+    const cache = new VerifiedTokenCache(10);
+    const cached = createTokenVerifier({ config, revocations: stores.revocations, localPublicJwks: signer.jwks(), cache });
+    await cached.verify(token);
+    expect(cache.get(token, Date.now())).toMatchObject({ sessionId: "s-cache-exp" });
+    // Only Date is faked: jose and the cache read the clock through it; timers and I/O run as usual.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(expiresAtMs);
+    const err = await cached.verify(token).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as ConnectError).code).toBe(Code.Unauthenticated);
+    expect((err as ConnectError).rawMessage).toBe("access token expired");
+  });
+
+  it("keeps at most its bound, dropping the least recently used, and every token still verifies", async () => {
+    const cache = new VerifiedTokenCache(3);
+    const cached = createTokenVerifier({ config, revocations: stores.revocations, localPublicJwks: signer.jwks(), cache });
+    const tokens = await Promise.all([1, 2, 3, 4, 5].map((i) => signer.signAccess({ userId: `u${i}`, sessionId: `s-bound-${i}` })));
+    for (const t of tokens.slice(0, 3)) await cached.verify(t.token);
+    // Used again: the first becomes the most recent, so the second is the next to go.
+    await cached.verify(tokens[0]!.token);
+    for (const t of tokens.slice(3)) await cached.verify(t.token);
+    expect(cache.size).toBe(3);
+    const now = Date.now();
+    expect(tokens.map((t) => cache.get(t.token, now) !== undefined)).toEqual([true, false, false, true, true]);
+    for (const [i, t] of tokens.entries()) await expect(cached.verify(t.token)).resolves.toMatchObject({ userId: `u${i + 1}` });
+    expect(cache.size).toBe(3);
+  });
+
+  it("caches nothing for a token that fails verification", async () => {
+    const cache = new VerifiedTokenCache(10);
+    const cached = createTokenVerifier({ config, revocations: stores.revocations, localPublicJwks: signer.jwks(), cache });
+    const other = (await generateSigningKey()).key;
+    const forged = await forge({}, other.privateKey, key.kid);
+    await expect(cached.verify(forged)).rejects.toThrow(ConnectError);
+    expect(cache.size).toBe(0);
   });
 });
 
