@@ -5,28 +5,39 @@
 import {
   BlockEventSchema,
   FriendRequestEventSchema,
+  IdentityEvents,
   FriendshipEventSchema,
   RegistrationAttemptedEventSchema,
   UserDeletedEventSchema,
   UserRegisteredEventSchema,
   UserUpdatedEventSchema,
 } from "@parley/gen/parley/identity/v1/events_pb";
-import { enqueueEvent, sealSecret, type Database } from "@parley/platform";
+import { enqueueEvent, eventCatalog, sealSecret, type Database } from "@parley/platform";
 import type { OrderedPair } from "../domain/pair.js";
 import { toPublicUser } from "../handlers/mappers.js";
 import { outbox, type UserRow } from "../store/schema.js";
 
+/** What identity publishes, from the event catalog in the contract (proto/parley/identity/v1/events.proto). */
+export const identityEvents = eventCatalog(IdentityEvents);
+
+const friendRequestEvents = {
+  created: identityEvents.friendRequestCreated,
+  accepted: identityEvents.friendRequestAccepted,
+  rejected: identityEvents.friendRequestRejected,
+  canceled: identityEvents.friendRequestCanceled,
+} as const;
+
 export const subjects = {
-  userRegistered: "parley.identity.user.registered",
-  verificationRequested: "parley.identity.user.verification_requested",
-  userUpdated: "parley.identity.user.updated",
-  registrationAttempted: "parley.identity.user.registration_attempted",
-  userDeleted: "parley.identity.user.deleted",
-  friendRequest: (verb: "created" | "accepted" | "rejected" | "canceled") => `parley.identity.friend_request.${verb}`,
-  friendship: (verb: "created" | "removed") => `parley.identity.friendship.${verb}`,
-  block: (verb: "created" | "removed") => `parley.identity.block.${verb}`,
+  userRegistered: identityEvents.userRegistered.subject,
+  verificationRequested: identityEvents.verificationRequested.subject,
+  userUpdated: identityEvents.userUpdated.subject,
+  registrationAttempted: identityEvents.registrationAttempted.subject,
+  userDeleted: identityEvents.userDeleted.subject,
+  friendRequest: (verb: keyof typeof friendRequestEvents) => friendRequestEvents[verb].subject,
+  friendship: (verb: "created" | "removed") => (verb === "created" ? identityEvents.friendshipCreated : identityEvents.friendshipRemoved).subject,
+  block: (verb: "created" | "removed") => (verb === "created" ? identityEvents.blockCreated : identityEvents.blockRemoved).subject,
   /** Periodic copy of the social graph for projections to reconcile against (graph-slices.ts). */
-  graphSlice: "parley.identity.graph.slice",
+  graphSlice: identityEvents.graphSlice.subject,
 } as const;
 
 /**

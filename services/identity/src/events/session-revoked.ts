@@ -7,8 +7,9 @@
 import { SessionRevokedEventSchema, SessionRevokeReason } from "@parley/gen/parley/identity/v1/events_pb";
 import { enqueueEvent, type Database } from "@parley/platform";
 import { outbox, type SessionRevokeReason as StoredReason } from "../store/schema.js";
+import { identityEvents } from "./publish.js";
 
-export const SUBJECT_SESSION_REVOKED = "parley.identity.session.revoked";
+export const SUBJECT_SESSION_REVOKED = identityEvents.sessionRevoked.subject;
 
 const REASONS: Record<StoredReason, SessionRevokeReason> = {
   logout: SessionRevokeReason.LOGOUT,

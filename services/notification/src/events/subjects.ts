@@ -1,18 +1,28 @@
-/** Subjects notification consumes (published by identity and chat). */
+/**
+ * Subjects notification consumes (published by identity and chat), read from
+ * the event catalog in the contract, never typed here.
+ */
+import { ChatEvents } from "@parley/gen/parley/chat/v1/events_pb";
+import { IdentityEvents } from "@parley/gen/parley/identity/v1/events_pb";
+import { eventCatalog } from "@parley/platform";
+
+const identityEvents = eventCatalog(IdentityEvents);
+const chatEvents = eventCatalog(ChatEvents);
+
 export const IDENTITY = {
-  userRegistered: "parley.identity.user.registered",
-  verificationRequested: "parley.identity.user.verification_requested",
-  registrationAttempted: "parley.identity.user.registration_attempted",
-  friendRequestCreated: "parley.identity.friend_request.created",
-  friendRequestAccepted: "parley.identity.friend_request.accepted",
-  blockCreated: "parley.identity.block.created",
-  blockRemoved: "parley.identity.block.removed",
+  userRegistered: identityEvents.userRegistered.subject,
+  verificationRequested: identityEvents.verificationRequested.subject,
+  registrationAttempted: identityEvents.registrationAttempted.subject,
+  friendRequestCreated: identityEvents.friendRequestCreated.subject,
+  friendRequestAccepted: identityEvents.friendRequestAccepted.subject,
+  blockCreated: identityEvents.blockCreated.subject,
+  blockRemoved: identityEvents.blockRemoved.subject,
   /** Periodic copy of a slice of the social graph; block slices reconcile the block projection. */
-  graphSlice: "parley.identity.graph.slice",
+  graphSlice: identityEvents.graphSlice.subject,
 } as const;
 
 export const CHAT = {
-  conversationCreated: "parley.chat.conversation.created",
-  membersAdded: "parley.chat.conversation.members_added",
-  messageCreated: "parley.chat.message.created",
+  conversationCreated: chatEvents.conversationCreated.subject,
+  membersAdded: chatEvents.membersAdded.subject,
+  messageCreated: chatEvents.messageCreated.subject,
 } as const;

@@ -2,8 +2,11 @@
 // @generated from file parley/chat/v1/events.proto (package parley.chat.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { EmptySchema } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_empty } from "@bufbuild/protobuf/wkt";
+import { file_parley_options_v1_options } from "../../options/v1/options_pb.js";
 import type { Conversation } from "./conversation_pb.js";
 import { file_parley_chat_v1_conversation } from "./conversation_pb.js";
 import type { Message as Message$1 } from "./message_pb.js";
@@ -14,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/chat/v1/events.proto.
  */
 export const file_parley_chat_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChtwYXJsZXkvY2hhdC92MS9ldmVudHMucHJvdG8SDnBhcmxleS5jaGF0LnYxIk8KDE1lc3NhZ2VFdmVudBIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIVCg1yZWNpcGllbnRfaWRzGAIgAygJIooBChFDb252ZXJzYXRpb25FdmVudBIyCgxjb252ZXJzYXRpb24YASABKAsyHC5wYXJsZXkuY2hhdC52MS5Db252ZXJzYXRpb24SEAoIYWN0b3JfaWQYAiABKAkSGAoQY2hhbmdlZF91c2VyX2lkcxgDIAMoCRIVCg1yZWNpcGllbnRfaWRzGAQgAygJImUKEFJlYWRSZWNlaXB0RXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEAoIcmVhZF9zZXEYAyABKAMSFQoNcmVjaXBpZW50X2lkcxgEIAMoCWIGcHJvdG8z", [file_parley_chat_v1_conversation, file_parley_chat_v1_message]);
+  fileDesc("ChtwYXJsZXkvY2hhdC92MS9ldmVudHMucHJvdG8SDnBhcmxleS5jaGF0LnYxIk8KDE1lc3NhZ2VFdmVudBIoCgdtZXNzYWdlGAEgASgLMhcucGFybGV5LmNoYXQudjEuTWVzc2FnZRIVCg1yZWNpcGllbnRfaWRzGAIgAygJIooBChFDb252ZXJzYXRpb25FdmVudBIyCgxjb252ZXJzYXRpb24YASABKAsyHC5wYXJsZXkuY2hhdC52MS5Db252ZXJzYXRpb24SEAoIYWN0b3JfaWQYAiABKAkSGAoQY2hhbmdlZF91c2VyX2lkcxgDIAMoCRIVCg1yZWNpcGllbnRfaWRzGAQgAygJImUKEFJlYWRSZWNlaXB0RXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEAoIcmVhZF9zZXEYAyABKAMSFQoNcmVjaXBpZW50X2lkcxgEIAMoCTLfBwoKQ2hhdEV2ZW50cxJxCg5NZXNzYWdlQ3JlYXRlZBIcLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VFdmVudBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIpqrsYJQobcGFybGV5LmNoYXQubWVzc2FnZS5jcmVhdGVkEgZQQVJMRVkSbwoNTWVzc2FnZUVkaXRlZBIcLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VFdmVudBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIoqrsYJAoacGFybGV5LmNoYXQubWVzc2FnZS5lZGl0ZWQSBlBBUkxFWRJxCg5NZXNzYWdlRGVsZXRlZBIcLnBhcmxleS5jaGF0LnYxLk1lc3NhZ2VFdmVudBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIpqrsYJQobcGFybGV5LmNoYXQubWVzc2FnZS5kZWxldGVkEgZQQVJMRVkSgAEKE0NvbnZlcnNhdGlvbkNyZWF0ZWQSIS5wYXJsZXkuY2hhdC52MS5Db252ZXJzYXRpb25FdmVudBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIuqrsYKgogcGFybGV5LmNoYXQuY29udmVyc2F0aW9uLmNyZWF0ZWQSBlBBUkxFWRKAAQoTQ29udmVyc2F0aW9uVXBkYXRlZBIhLnBhcmxleS5jaGF0LnYxLkNvbnZlcnNhdGlvbkV2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5Ii6quxgqCiBwYXJsZXkuY2hhdC5jb252ZXJzYXRpb24udXBkYXRlZBIGUEFSTEVZEn8KDE1lbWJlcnNBZGRlZBIhLnBhcmxleS5jaGF0LnYxLkNvbnZlcnNhdGlvbkV2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IjSquxgwCiZwYXJsZXkuY2hhdC5jb252ZXJzYXRpb24ubWVtYmVyc19hZGRlZBIGUEFSTEVZEoEBCg1NZW1iZXJSZW1vdmVkEiEucGFybGV5LmNoYXQudjEuQ29udmVyc2F0aW9uRXZlbnQaFi5nb29nbGUucHJvdG9idWYuRW1wdHkiNaq7GDEKJ3BhcmxleS5jaGF0LmNvbnZlcnNhdGlvbi5tZW1iZXJfcmVtb3ZlZBIGUEFSTEVZEm8KC1JlYWRVcGRhdGVkEiAucGFybGV5LmNoYXQudjEuUmVhZFJlY2VpcHRFdmVudBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSImqrsYIgoYcGFybGV5LmNoYXQucmVhZC51cGRhdGVkEgZQQVJMRVliBnByb3RvMw", [file_google_protobuf_empty, file_parley_options_v1_options, file_parley_chat_v1_conversation, file_parley_chat_v1_message]);
 
 /**
  * [parley.chat.message.created|edited|deleted]
@@ -109,4 +112,77 @@ export type ReadReceiptEvent = Message<"parley.chat.v1.ReadReceiptEvent"> & {
  */
 export const ReadReceiptEventSchema: GenMessage<ReadReceiptEvent> = /*@__PURE__*/
   messageDesc(file_parley_chat_v1_events, 2);
+
+/**
+ * The events chat publishes (the catalog; see parley.options.v1.EventSpec).
+ *
+ * @generated from service parley.chat.v1.ChatEvents
+ */
+export const ChatEvents: GenService<{
+  /**
+   * @generated from rpc parley.chat.v1.ChatEvents.MessageCreated
+   */
+  messageCreated: {
+    methodKind: "unary";
+    input: typeof MessageEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatEvents.MessageEdited
+   */
+  messageEdited: {
+    methodKind: "unary";
+    input: typeof MessageEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatEvents.MessageDeleted
+   */
+  messageDeleted: {
+    methodKind: "unary";
+    input: typeof MessageEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatEvents.ConversationCreated
+   */
+  conversationCreated: {
+    methodKind: "unary";
+    input: typeof ConversationEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatEvents.ConversationUpdated
+   */
+  conversationUpdated: {
+    methodKind: "unary";
+    input: typeof ConversationEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatEvents.MembersAdded
+   */
+  membersAdded: {
+    methodKind: "unary";
+    input: typeof ConversationEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatEvents.MemberRemoved
+   */
+  memberRemoved: {
+    methodKind: "unary";
+    input: typeof ConversationEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.chat.v1.ChatEvents.ReadUpdated
+   */
+  readUpdated: {
+    methodKind: "unary";
+    input: typeof ReadReceiptEventSchema;
+    output: typeof EmptySchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_parley_chat_v1_events, 0);
 

@@ -2,8 +2,11 @@
 // @generated from file parley/identity/v1/events.proto (package parley.identity.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { EmptySchema } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_empty } from "@bufbuild/protobuf/wkt";
+import { file_parley_options_v1_options } from "../../options/v1/options_pb.js";
 import type { User } from "./user_pb.js";
 import { file_parley_identity_v1_user } from "./user_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/identity/v1/events.proto.
  */
 export const file_parley_identity_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEijwEKE1VzZXJSZWdpc3RlcmVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyEg0KBWVtYWlsGAIgASgJEh4KEnZlcmlmaWNhdGlvbl90b2tlbhgDIAEoCUICGAESIQoZc2VhbGVkX3ZlcmlmaWNhdGlvbl90b2tlbhgEIAEoDCI8ChpSZWdpc3RyYXRpb25BdHRlbXB0ZWRFdmVudBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJIiMKEFVzZXJEZWxldGVkRXZlbnQSDwoHdXNlcl9pZBgBIAEoCSI6ChBVc2VyVXBkYXRlZEV2ZW50EiYKBHVzZXIYASABKAsyGC5wYXJsZXkuaWRlbnRpdHkudjEuVXNlciJSChJGcmllbmRSZXF1ZXN0RXZlbnQSEgoKcmVxdWVzdF9pZBgBIAEoCRIUCgxmcm9tX3VzZXJfaWQYAiABKAkSEgoKdG9fdXNlcl9pZBgDIAEoCSI3Cg9GcmllbmRzaGlwRXZlbnQSEQoJdXNlcl9hX2lkGAEgASgJEhEKCXVzZXJfYl9pZBgCIAEoCSI0CgpCbG9ja0V2ZW50EhIKCmJsb2NrZXJfaWQYASABKAkSEgoKYmxvY2tlZF9pZBgCIAEoCSJzChNTZXNzaW9uUmV2b2tlZEV2ZW50Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRI3CgZyZWFzb24YAyABKA4yJy5wYXJsZXkuaWRlbnRpdHkudjEuU2Vzc2lvblJldm9rZVJlYXNvbiKkAgoVU29jaWFsR3JhcGhTbGljZUV2ZW50EjwKBGtpbmQYASABKA4yLi5wYXJsZXkuaWRlbnRpdHkudjEuU29jaWFsR3JhcGhTbGljZUV2ZW50LktpbmQSLAoFYWZ0ZXIYAiABKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlEi4KB3Rocm91Z2gYAyABKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlEiwKBWVkZ2VzGAQgAygLMh0ucGFybGV5LmlkZW50aXR5LnYxLkdyYXBoRWRnZSJBCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABITCg9LSU5EX0ZSSUVORFNISVAQARIOCgpLSU5EX0JMT0NLEAIiKgoJR3JhcGhFZGdlEg0KBWZpcnN0GAEgASgJEg4KBnNlY29uZBgCIAEoCSqIAQoTU2Vzc2lvblJldm9rZVJlYXNvbhIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTRVNTSU9OX1JFVk9LRV9SRUFTT05fTE9HT1VUEAESKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1JFVVNFX0RFVEVDVEVEEAJiBnByb3RvMw", [file_parley_identity_v1_user]);
+  fileDesc("Ch9wYXJsZXkvaWRlbnRpdHkvdjEvZXZlbnRzLnByb3RvEhJwYXJsZXkuaWRlbnRpdHkudjEijwEKE1VzZXJSZWdpc3RlcmVkRXZlbnQSJgoEdXNlchgBIAEoCzIYLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyEg0KBWVtYWlsGAIgASgJEh4KEnZlcmlmaWNhdGlvbl90b2tlbhgDIAEoCUICGAESIQoZc2VhbGVkX3ZlcmlmaWNhdGlvbl90b2tlbhgEIAEoDCI8ChpSZWdpc3RyYXRpb25BdHRlbXB0ZWRFdmVudBIPCgd1c2VyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJIiMKEFVzZXJEZWxldGVkRXZlbnQSDwoHdXNlcl9pZBgBIAEoCSI6ChBVc2VyVXBkYXRlZEV2ZW50EiYKBHVzZXIYASABKAsyGC5wYXJsZXkuaWRlbnRpdHkudjEuVXNlciJSChJGcmllbmRSZXF1ZXN0RXZlbnQSEgoKcmVxdWVzdF9pZBgBIAEoCRIUCgxmcm9tX3VzZXJfaWQYAiABKAkSEgoKdG9fdXNlcl9pZBgDIAEoCSI3Cg9GcmllbmRzaGlwRXZlbnQSEQoJdXNlcl9hX2lkGAEgASgJEhEKCXVzZXJfYl9pZBgCIAEoCSI0CgpCbG9ja0V2ZW50EhIKCmJsb2NrZXJfaWQYASABKAkSEgoKYmxvY2tlZF9pZBgCIAEoCSJzChNTZXNzaW9uUmV2b2tlZEV2ZW50Eg8KB3VzZXJfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRI3CgZyZWFzb24YAyABKA4yJy5wYXJsZXkuaWRlbnRpdHkudjEuU2Vzc2lvblJldm9rZVJlYXNvbiKkAgoVU29jaWFsR3JhcGhTbGljZUV2ZW50EjwKBGtpbmQYASABKA4yLi5wYXJsZXkuaWRlbnRpdHkudjEuU29jaWFsR3JhcGhTbGljZUV2ZW50LktpbmQSLAoFYWZ0ZXIYAiABKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlEi4KB3Rocm91Z2gYAyABKAsyHS5wYXJsZXkuaWRlbnRpdHkudjEuR3JhcGhFZGdlEiwKBWVkZ2VzGAQgAygLMh0ucGFybGV5LmlkZW50aXR5LnYxLkdyYXBoRWRnZSJBCgRLaW5kEhQKEEtJTkRfVU5TUEVDSUZJRUQQABITCg9LSU5EX0ZSSUVORFNISVAQARIOCgpLSU5EX0JMT0NLEAIiKgoJR3JhcGhFZGdlEg0KBWZpcnN0GAEgASgJEg4KBnNlY29uZBgCIAEoCSqIAQoTU2Vzc2lvblJldm9rZVJlYXNvbhIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTRVNTSU9OX1JFVk9LRV9SRUFTT05fTE9HT1VUEAESKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1JFVVNFX0RFVEVDVEVEEAIy7Q8KDklkZW50aXR5RXZlbnRzEoABCg5Vc2VyUmVnaXN0ZXJlZBInLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyUmVnaXN0ZXJlZEV2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5Ii2quxgpCh9wYXJsZXkuaWRlbnRpdHkudXNlci5yZWdpc3RlcmVkEgZQQVJMRVkSkwEKFVZlcmlmaWNhdGlvblJlcXVlc3RlZBInLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyUmVnaXN0ZXJlZEV2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5Ijmquxg1CitwYXJsZXkuaWRlbnRpdHkudXNlci52ZXJpZmljYXRpb25fcmVxdWVzdGVkEgZQQVJMRVkSmgEKFVJlZ2lzdHJhdGlvbkF0dGVtcHRlZBIuLnBhcmxleS5pZGVudGl0eS52MS5SZWdpc3RyYXRpb25BdHRlbXB0ZWRFdmVudBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSI5qrsYNQorcGFybGV5LmlkZW50aXR5LnVzZXIucmVnaXN0cmF0aW9uX2F0dGVtcHRlZBIGUEFSTEVZEncKC1VzZXJVcGRhdGVkEiQucGFybGV5LmlkZW50aXR5LnYxLlVzZXJVcGRhdGVkRXZlbnQaFi5nb29nbGUucHJvdG9idWYuRW1wdHkiKqq7GCYKHHBhcmxleS5pZGVudGl0eS51c2VyLnVwZGF0ZWQSBlBBUkxFWRJ3CgtVc2VyRGVsZXRlZBIkLnBhcmxleS5pZGVudGl0eS52MS5Vc2VyRGVsZXRlZEV2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IiqquxgmChxwYXJsZXkuaWRlbnRpdHkudXNlci5kZWxldGVkEgZQQVJMRVkSjAEKFEZyaWVuZFJlcXVlc3RDcmVhdGVkEiYucGFybGV5LmlkZW50aXR5LnYxLkZyaWVuZFJlcXVlc3RFdmVudBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSI0qrsYMAomcGFybGV5LmlkZW50aXR5LmZyaWVuZF9yZXF1ZXN0LmNyZWF0ZWQSBlBBUkxFWRKOAQoVRnJpZW5kUmVxdWVzdEFjY2VwdGVkEiYucGFybGV5LmlkZW50aXR5LnYxLkZyaWVuZFJlcXVlc3RFdmVudBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSI1qrsYMQoncGFybGV5LmlkZW50aXR5LmZyaWVuZF9yZXF1ZXN0LmFjY2VwdGVkEgZQQVJMRVkSjgEKFUZyaWVuZFJlcXVlc3RSZWplY3RlZBImLnBhcmxleS5pZGVudGl0eS52MS5GcmllbmRSZXF1ZXN0RXZlbnQaFi5nb29nbGUucHJvdG9idWYuRW1wdHkiNaq7GDEKJ3BhcmxleS5pZGVudGl0eS5mcmllbmRfcmVxdWVzdC5yZWplY3RlZBIGUEFSTEVZEo4BChVGcmllbmRSZXF1ZXN0Q2FuY2VsZWQSJi5wYXJsZXkuaWRlbnRpdHkudjEuRnJpZW5kUmVxdWVzdEV2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IjWquxgxCidwYXJsZXkuaWRlbnRpdHkuZnJpZW5kX3JlcXVlc3QuY2FuY2VsZWQSBlBBUkxFWRKCAQoRRnJpZW5kc2hpcENyZWF0ZWQSIy5wYXJsZXkuaWRlbnRpdHkudjEuRnJpZW5kc2hpcEV2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IjCquxgsCiJwYXJsZXkuaWRlbnRpdHkuZnJpZW5kc2hpcC5jcmVhdGVkEgZQQVJMRVkSggEKEUZyaWVuZHNoaXBSZW1vdmVkEiMucGFybGV5LmlkZW50aXR5LnYxLkZyaWVuZHNoaXBFdmVudBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIwqrsYLAoicGFybGV5LmlkZW50aXR5LmZyaWVuZHNoaXAucmVtb3ZlZBIGUEFSTEVZEnMKDEJsb2NrQ3JlYXRlZBIeLnBhcmxleS5pZGVudGl0eS52MS5CbG9ja0V2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IiuquxgnCh1wYXJsZXkuaWRlbnRpdHkuYmxvY2suY3JlYXRlZBIGUEFSTEVZEnMKDEJsb2NrUmVtb3ZlZBIeLnBhcmxleS5pZGVudGl0eS52MS5CbG9ja0V2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IiuquxgnCh1wYXJsZXkuaWRlbnRpdHkuYmxvY2sucmVtb3ZlZBIGUEFSTEVZEoABCg5TZXNzaW9uUmV2b2tlZBInLnBhcmxleS5pZGVudGl0eS52MS5TZXNzaW9uUmV2b2tlZEV2ZW50GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5Ii2quxgpCh9wYXJsZXkuaWRlbnRpdHkuc2Vzc2lvbi5yZXZva2VkEgZQQVJMRVkSegoKR3JhcGhTbGljZRIpLnBhcmxleS5pZGVudGl0eS52MS5Tb2NpYWxHcmFwaFNsaWNlRXZlbnQaFi5nb29nbGUucHJvdG9idWYuRW1wdHkiKaq7GCUKG3BhcmxleS5pZGVudGl0eS5ncmFwaC5zbGljZRIGUEFSTEVZYgZwcm90bzM", [file_google_protobuf_empty, file_parley_options_v1_options, file_parley_identity_v1_user]);
 
 /**
  * [parley.identity.user.registered] and on ResendVerification (or Register of
@@ -355,4 +358,133 @@ export enum SessionRevokeReason {
  */
 export const SessionRevokeReasonSchema: GenEnum<SessionRevokeReason> = /*@__PURE__*/
   enumDesc(file_parley_identity_v1_events, 0);
+
+/**
+ * The events identity publishes (the catalog; see parley.options.v1.EventSpec).
+ *
+ * @generated from service parley.identity.v1.IdentityEvents
+ */
+export const IdentityEvents: GenService<{
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.UserRegistered
+   */
+  userRegistered: {
+    methodKind: "unary";
+    input: typeof UserRegisteredEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.VerificationRequested
+   */
+  verificationRequested: {
+    methodKind: "unary";
+    input: typeof UserRegisteredEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.RegistrationAttempted
+   */
+  registrationAttempted: {
+    methodKind: "unary";
+    input: typeof RegistrationAttemptedEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.UserUpdated
+   */
+  userUpdated: {
+    methodKind: "unary";
+    input: typeof UserUpdatedEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.UserDeleted
+   */
+  userDeleted: {
+    methodKind: "unary";
+    input: typeof UserDeletedEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.FriendRequestCreated
+   */
+  friendRequestCreated: {
+    methodKind: "unary";
+    input: typeof FriendRequestEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.FriendRequestAccepted
+   */
+  friendRequestAccepted: {
+    methodKind: "unary";
+    input: typeof FriendRequestEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.FriendRequestRejected
+   */
+  friendRequestRejected: {
+    methodKind: "unary";
+    input: typeof FriendRequestEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.FriendRequestCanceled
+   */
+  friendRequestCanceled: {
+    methodKind: "unary";
+    input: typeof FriendRequestEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.FriendshipCreated
+   */
+  friendshipCreated: {
+    methodKind: "unary";
+    input: typeof FriendshipEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.FriendshipRemoved
+   */
+  friendshipRemoved: {
+    methodKind: "unary";
+    input: typeof FriendshipEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.BlockCreated
+   */
+  blockCreated: {
+    methodKind: "unary";
+    input: typeof BlockEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.BlockRemoved
+   */
+  blockRemoved: {
+    methodKind: "unary";
+    input: typeof BlockEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.SessionRevoked
+   */
+  sessionRevoked: {
+    methodKind: "unary";
+    input: typeof SessionRevokedEventSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * @generated from rpc parley.identity.v1.IdentityEvents.GraphSlice
+   */
+  graphSlice: {
+    methodKind: "unary";
+    input: typeof SocialGraphSliceEventSchema;
+    output: typeof EmptySchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_parley_identity_v1_events, 0);
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/options/v1/options.proto.
  */
 export const file_parley_options_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Ch9wYXJsZXkvb3B0aW9ucy92MS9vcHRpb25zLnByb3RvEhFwYXJsZXkub3B0aW9ucy52MSIyCgxNZXRob2RQb2xpY3kSDgoGcHVibGljGAEgASgIEhIKCnJhdGVfbGltaXQYAiABKAk6WQoGcG9saWN5Eh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYtIcDIAEoCzIfLnBhcmxleS5vcHRpb25zLnYxLk1ldGhvZFBvbGljeVIGcG9saWN5YgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("Ch9wYXJsZXkvb3B0aW9ucy92MS9vcHRpb25zLnByb3RvEhFwYXJsZXkub3B0aW9ucy52MSIyCgxNZXRob2RQb2xpY3kSDgoGcHVibGljGAEgASgIEhIKCnJhdGVfbGltaXQYAiABKAkiLAoJRXZlbnRTcGVjEg8KB3N1YmplY3QYASABKAkSDgoGc3RyZWFtGAIgASgJOlkKBnBvbGljeRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLSHAyABKAsyHy5wYXJsZXkub3B0aW9ucy52MS5NZXRob2RQb2xpY3lSBnBvbGljeTpUCgVldmVudBIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLWHAyABKAsyHC5wYXJsZXkub3B0aW9ucy52MS5FdmVudFNwZWNSBWV2ZW50YgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * MethodPolicy is read at startup from the generated descriptors by the shared
@@ -49,8 +49,47 @@ export const MethodPolicySchema: GenMessage<MethodPolicy> = /*@__PURE__*/
   messageDesc(file_parley_options_v1_options, 0);
 
 /**
+ * EventSpec declares one event of the catalog: each service lists the events it
+ * publishes as the methods of an `...Events` service (never served over RPC),
+ * the method's input being the payload. The platform reads the subject and the
+ * stream from here, so service code names events, never subject strings, and a
+ * typo fails to compile instead of routing nothing.
+ *
+ * @generated from message parley.options.v1.EventSpec
+ */
+export type EventSpec = Message<"parley.options.v1.EventSpec"> & {
+  /**
+   * NATS subject, `parley.<service>.<entity>.<verb>`.
+   *
+   * @generated from field: string subject = 1;
+   */
+  subject: string;
+
+  /**
+   * JetStream stream that keeps it: "PARLEY" (domain events, days) or
+   * "PARLEY_SIGNALS" (typing and presence, a minute).
+   *
+   * @generated from field: string stream = 2;
+   */
+  stream: string;
+};
+
+/**
+ * Describes the message parley.options.v1.EventSpec.
+ * Use `create(EventSpecSchema)` to create a new message.
+ */
+export const EventSpecSchema: GenMessage<EventSpec> = /*@__PURE__*/
+  messageDesc(file_parley_options_v1_options, 1);
+
+/**
  * @generated from extension: parley.options.v1.MethodPolicy policy = 50100;
  */
 export const policy: GenExtension<MethodOptions, MethodPolicy> = /*@__PURE__*/
   extDesc(file_parley_options_v1_options, 0);
+
+/**
+ * @generated from extension: parley.options.v1.EventSpec event = 50101;
+ */
+export const event: GenExtension<MethodOptions, EventSpec> = /*@__PURE__*/
+  extDesc(file_parley_options_v1_options, 1);
 
