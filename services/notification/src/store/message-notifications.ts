@@ -35,10 +35,8 @@ const NEW_MESSAGE = kindName(NotificationKind.NEW_MESSAGE);
  */
 export async function upsertMessageNotifications(db: Database, m: OfflineMessage): Promise<string[]> {
   if (m.recipientIds.length === 0) return [];
-  const recipients = sql.join(
-    m.recipientIds.map((id) => sql`${id}::text`),
-    sql`, `,
-  );
+  // One array parameter, not one per member: a statement takes at most 65,535 parameters, and groups have no such cap.
+  const recipients = sql.param(m.recipientIds);
   const seq = m.seq.toString();
   const now = new Date().toISOString();
   const newer = sql`excluded.message_seq > n.message_seq`;
@@ -52,7 +50,7 @@ export async function upsertMessageNotifications(db: Database, m: OfflineMessage
       unread_messages, source_event_id, created_at)
     select gen_random_uuid(), r.user_id, ${NEW_MESSAGE}, ${m.senderId}, ${m.conversationId}, ${m.messageId}, ${seq}::bigint,
       ${m.preview}, 1, ${m.sourceEventId}, ${now}::timestamptz
-    from unnest(array[${recipients}]::text[]) as r(user_id)
+    from unnest(${recipients}::text[]) as r(user_id)
     where exists (select 1 from marked)
       and not exists (select 1 from ${blocks} b where b.blocker_id = r.user_id and b.blocked_id = ${m.senderId})
     on conflict (user_id, conversation_id) where kind = 'new_message' do update set
