@@ -2,13 +2,14 @@
  * What notification emits: one NotificationCreatedEvent per stored notification, so the realtime edge pushes it live.
  * NEW_MESSAGE rows are written for offline users only and emit nothing (store/message-notifications.ts).
  */
-import { enqueueEvents, type Database } from "@parley/platform";
+import { enqueueEvents, eventCatalog, type Database } from "@parley/platform";
+import { NotificationEvents } from "@parley/gen/parley/notification/v1/events_pb";
 import { NotificationCreatedEventSchema } from "@parley/gen/parley/notification/v1/notification_pb";
 import { toNotificationMessage } from "../store/notification-message.js";
 import { insertNotifications, type NewNotification } from "../store/notifications.js";
 import { outbox } from "../store/schema.js";
 
-export const NOTIFICATION_CREATED = "parley.notification.notification.created";
+export const NOTIFICATION_CREATED = eventCatalog(NotificationEvents).notificationCreated.subject;
 
 /** Stores the notifications and their events in the caller's transaction; duplicates of an already-handled source event produce neither. */
 export async function createNotifications(tx: Database, items: NewNotification[]): Promise<number> {
