@@ -196,13 +196,13 @@ describe.each(busBackends())("EventBus ($name)", (backend) => {
   it("consumeOwn: every subscriber gets every event published after it subscribed", async () => {
     const b1 = await bus();
     const b2 = await bus();
-    await b1.publish("parley.edge.node1.deliver", bytes("before"), "own-0");
+    await b1.publish("parley.realtime.edge.node1.deliver", bytes("before"), "own-0");
     const got1: string[] = [];
     const got2: string[] = [];
-    await b1.consumeOwn({ name: "edge-node1", subjects: ["parley.edge.node1.>"], handler: async (m) => void got1.push(m.id) });
-    await b2.consumeOwn({ name: "edge-node1", subjects: ["parley.edge.node1.>"], handler: async (m) => void got2.push(m.id) });
-    for (let i = 1; i <= 5; i++) await b1.publish("parley.edge.node1.deliver", bytes(""), `own-${i}`);
-    await b1.publish("parley.edge.node2.deliver", bytes(""), "own-other-node");
+    await b1.consumeOwn({ name: "edge-node1", subjects: ["parley.realtime.edge.node1.>"], handler: async (m) => void got1.push(m.id) });
+    await b2.consumeOwn({ name: "edge-node1", subjects: ["parley.realtime.edge.node1.>"], handler: async (m) => void got2.push(m.id) });
+    for (let i = 1; i <= 5; i++) await b1.publish("parley.realtime.edge.node1.deliver", bytes(""), `own-${i}`);
+    await b1.publish("parley.realtime.edge.node2.deliver", bytes(""), "own-other-node");
     await waitFor(() => got1.length >= 5 && got2.length >= 5, 10_000, `own deliveries (${got1.length}, ${got2.length})`);
     await delay(200);
     const want = ["own-1", "own-2", "own-3", "own-4", "own-5"];

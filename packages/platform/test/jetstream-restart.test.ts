@@ -32,11 +32,11 @@ describe("JetStream bus across a server restart", () => {
     const durableGot = new Set<string>();
     const ownGot = new Set<string>();
     await bus.consume({ durable: "svc-proj", subjects: ["parley.chat.>"], handler: async (m) => void durableGot.add(m.id) });
-    await bus.consumeOwn({ name: "edge-n1", subjects: ["parley.edge.n1.>"], handler: async (m) => void ownGot.add(m.id) });
+    await bus.consumeOwn({ name: "edge-n1", subjects: ["parley.realtime.edge.n1.>"], handler: async (m) => void ownGot.add(m.id) });
 
     const publishBoth = async (i: number): Promise<void> => {
       await bus.publish("parley.chat.message.created", new Uint8Array([i]), `chat-${i}`);
-      await bus.publish("parley.edge.n1.deliver", new Uint8Array([i]), `edge-${i}`);
+      await bus.publish("parley.realtime.edge.n1.deliver", new Uint8Array([i]), `edge-${i}`);
     };
     for (let i = 0; i < 20; i++) await publishBoth(i);
     await waitFor(() => durableGot.size === 20 && ownGot.size === 20, 10_000, "deliveries before restart");

@@ -53,6 +53,19 @@ describe("OrderedStreams", () => {
     expect(gaps).toEqual([]);
   });
 
+  it("counts each message held back for a hole once, and nothing for in-order arrivals", () => {
+    streams.seed("c1", 0n);
+    for (const s of [1, 2]) streams.accept(msg(s));
+    expect(streams.reorderHolds).toBe(0);
+    streams.accept(msg(4));
+    streams.accept(msg(4, "c1", "c1-4-resent"));
+    streams.accept(msg(5));
+    expect(streams.reorderHolds).toBe(2);
+    streams.accept(msg(3));
+    expect(seqs()).toEqual([1, 2, 3, 4, 5]);
+    expect(streams.reorderHolds).toBe(2);
+  });
+
   it("drops duplicates by id and anything at or below the cursor", () => {
     streams.seed("c1", 5n);
     streams.accept(msg(4));

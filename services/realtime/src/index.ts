@@ -4,9 +4,8 @@
  */
 import type { Transport } from "@connectrpc/connect";
 import type { PlatformDeps, ServiceModule, Subscription } from "@parley/platform";
-import { startNodeConsumer } from "./events/node-consumer.js";
+import { startEventDelivery } from "./events/event-delivery.js";
 import { startPresenceWatch } from "./events/presence-watch.js";
-import { startRouter } from "./events/router.js";
 import { startSessionRevocations } from "./events/session-revocations.js";
 import type { EdgeContext } from "./handlers/context.js";
 import { drainSockets } from "./handlers/drain.js";
@@ -76,14 +75,11 @@ export async function createRealtimeService(deps: PlatformDeps, opts: RealtimeOp
       // No Connect routes: the edge speaks WebSocket on its own port.
     },
     async start() {
-      // The node consumer first, so no delivery addressed to this node is published before it listens.
-      subscriptions.push(await startNodeConsumer(ctx));
+      // Before the socket listener: an event published after a socket registered must reach it.
+      subscriptions.push(await startEventDelivery(ctx));
       subscriptions.push(await startPresenceWatch(ctx));
       subscriptions.push(await startSessionRevocations(ctx));
       subscriptions.push(await startBlocksConsumer(deps));
-      subscriptions.push(
-        await startRouter({ bus: deps.bus, presence: deps.presence, metrics: ctx.metrics, concurrency: tuning.routerConcurrency }),
-      );
       const heartbeat = setInterval(() => {
         heartbeatAll(ctx).catch((err: unknown) => ctx.logger.warn({ err }, "presence heartbeat failed"));
         refreshSocketLeases(ctx).catch((err: unknown) => ctx.logger.warn({ err }, "socket lease refresh failed"));

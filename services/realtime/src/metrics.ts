@@ -13,7 +13,7 @@ export interface RealtimeMetrics {
   badFrames: Counter;
   slowConsumerCloses: Counter;
   deliveryLatency: Histogram;
-  routedEvents: Counter;
+  eventsDelivered: Counter;
   rateLimitedFrames: Counter<"kind">;
 }
 
@@ -41,7 +41,7 @@ export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
     unknownAcks: counter("parley_realtime_unknown_acks_total", "Acks naming a delivery id the socket does not hold"),
     badFrames: counter("parley_realtime_bad_frames_total", "Client frames rejected as invalid"),
     slowConsumerCloses: counter("parley_realtime_slow_consumer_closes_total", "Sockets closed with 4008 (slow consumer)"),
-    routedEvents: counter("parley_realtime_routed_events_total", "Events the router mapped to edge deliveries"),
+    eventsDelivered: counter("parley_realtime_events_delivered_total", "Events this node consumed and handed to its local sockets"),
     rateLimitedFrames: labelledCounter("parley_realtime_rate_limited_total", "Frames and socket opens refused by a rate limit or the socket cap, by kind", "kind"),
     deliveryLatency:
       existingHistogram instanceof Histogram

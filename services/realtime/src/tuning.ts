@@ -54,7 +54,6 @@ export interface RealtimeTuning {
   frameStrikes: BucketRate;
   /** Open sockets per user across all nodes (WS_MAX_SOCKETS_PER_USER); one more is closed 4429 at open. */
   maxSocketsPerUser: number;
-  routerConcurrency: number;
   drainBatchSize: number;
   drainBatchIntervalMs: number;
   /** Clients wait a random 0..retryAfterMs before reconnecting, so a drained node's clients spread out. */
@@ -93,7 +92,6 @@ export const defaultTuning: RealtimeTuning = {
   },
   frameStrikes: { perSecond: 0.2, burst: 20 },
   maxSocketsPerUser: 20,
-  routerConcurrency: 16,
   drainBatchSize: 500,
   drainBatchIntervalMs: 50,
   drainRetryAfterMs: 2_000,

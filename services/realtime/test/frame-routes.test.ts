@@ -1,4 +1,4 @@
-/** The router's event → frame mapping on its own: who gets which frame for every subject it consumes. */
+/** The edge's event → frame mapping on its own: who gets which frame for every subject it consumes. */
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { ConversationEventSchema, MessageEventSchema, ReadReceiptEventSchema } from "@parley/gen/parley/chat/v1/events_pb";
 import { ConversationSchema } from "@parley/gen/parley/chat/v1/conversation_pb";
@@ -14,7 +14,7 @@ import {
 } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { describe, expect, it } from "vitest";
 import { routesForEvent } from "../src/events/frame-routes.js";
-import { ROUTER_SUBJECTS } from "../src/events/subjects.js";
+import { EDGE_SUBJECTS } from "../src/events/subjects.js";
 
 const bytes = <D extends DescMessage>(schema: D, init: MessageInitShape<D>) => toBinary(schema, create(schema, init));
 
@@ -158,9 +158,9 @@ describe("routesForEvent", () => {
     expect(routesForEvent("parley.identity.friendship.created", bytes(FriendshipEventSchema, { userAId: "a", userBId: "b" }))).toEqual([]);
   });
 
-  it("every frame-producing subject is one the router consumes", () => {
+  it("every frame-producing subject is one every edge node consumes", () => {
     const consumed = (subject: string) =>
-      ROUTER_SUBJECTS.some((p) => (p.endsWith(">") ? subject.startsWith(p.slice(0, -1)) : p === subject));
+      EDGE_SUBJECTS.some((p) => (p.endsWith(">") ? subject.startsWith(p.slice(0, -1)) : p === subject));
     for (const subject of [
       "parley.chat.message.created",
       "parley.chat.message.edited",

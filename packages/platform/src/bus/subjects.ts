@@ -20,12 +20,16 @@ export interface StreamSpec {
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 
 /**
- * NATS stream subjects cannot express "parley.> except parley.edge.>", so the
- * durable stream lists each service prefix. Per-node edge deliveries live in
- * their own short-lived stream: they are worthless once the socket is gone.
- * Typing and presence signals (`parley.realtime.>`) are worthless after
- * seconds and far more frequent than domain events, so they get a one-minute
- * stream of their own instead of seven days in the durable one.
+ * The durable stream lists each service prefix, so nothing else published
+ * under `parley.` lands in it. Typing and presence signals
+ * (`parley.realtime.>`) are worthless after seconds and far more frequent than
+ * domain events, so they get a one-minute stream of their own instead of seven
+ * days in the durable one.
+ *
+ * A server that still has the PARLEY_EDGE stream of earlier versions (per-node
+ * edge deliveries, `parley.edge.>`) keeps it untouched and unused: its
+ * subjects overlap no stream here, and nothing publishes to it any more, so an
+ * operator may delete it at leisure.
  */
 export const STREAMS: readonly StreamSpec[] = [
   {
@@ -33,7 +37,6 @@ export const STREAMS: readonly StreamSpec[] = [
     subjects: ["parley.identity.>", "parley.chat.>", "parley.notification.>"],
     maxAgeMs: 7 * 24 * 3600_000,
   },
-  { name: "PARLEY_EDGE", subjects: ["parley.edge.>"], maxAgeMs: 10 * 60_000 },
   { name: "PARLEY_SIGNALS", subjects: ["parley.realtime.>"], maxAgeMs: 60_000 },
 ];
 
@@ -101,7 +104,7 @@ function filtersOverlap(a: string, b: string): boolean {
 export function streamForSubject(subject: string): StreamSpec {
   const stream = STREAMS.find((s) => s.subjects.some((f) => subjectMatches(f, subject)));
   if (!stream) {
-    throw new Error(`bus: no stream stores subject "${subject}" (expected parley.<identity|chat|notification|realtime|edge>.…)`);
+    throw new Error(`bus: no stream stores subject "${subject}" (expected parley.<identity|chat|notification|realtime>.…)`);
   }
   return stream;
 }

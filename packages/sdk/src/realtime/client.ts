@@ -65,6 +65,12 @@ export interface SyncedInfo {
   reconnect: boolean;
 }
 
+/** Counters of what this client did, for tests, benchmarks and diagnostics. */
+export interface RealtimeStats {
+  /** Messages held back because they arrived ahead of a missing seq (see OrderedStreams). */
+  reorderHolds: number;
+}
+
 export type UrlSource = string | readonly string[] | (() => string | Promise<string>);
 
 export interface RealtimeClientOptions {
@@ -149,6 +155,10 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
   /** Highest contiguous seq per conversation: what the client resumes from. */
   cursors(): Record<string, bigint> {
     return this.streams.cursors();
+  }
+
+  stats(): RealtimeStats {
+    return { reorderHolds: this.streams.reorderHolds };
   }
 
   /** True if the signal was sent (the socket is open). */

@@ -1,4 +1,4 @@
-export { RealtimeClient, type RealtimeClientOptions, type RealtimeEvents, type RealtimeState, type RealtimeError, type SyncedInfo, type UrlSource } from "./client.js";
+export { RealtimeClient, type RealtimeClientOptions, type RealtimeEvents, type RealtimeState, type RealtimeError, type SyncedInfo, type UrlSource, type RealtimeStats } from "./client.js";
 export type { GapInfo } from "./ordered-streams.js";
 export type { RealtimeProtocol } from "./codec.js";
 export type { WebSocketConstructor, WebSocketLike } from "./socket.js";

@@ -1,7 +1,8 @@
 /**
  * Per-conversation ordering and dedupe on the client. Frames can arrive out of
- * seq order (the server routes events concurrently) and twice (re-sends,
- * resume overlapping live delivery), so each conversation keeps its highest
+ * seq order (a re-send after a lost frame, catch-up racing live delivery, a
+ * socket moving to another node) and twice (re-sends, resume overlapping live
+ * delivery), so each conversation keeps its highest
  * contiguous seq (the cursor sent in Hello), holds early messages back until
  * the hole fills, and drops anything at or below the cursor or already seen by
  * id. A hole that does not fill within `holdMs` is reported as a gap, never
@@ -36,6 +37,7 @@ export class OrderedStreams {
   private readonly streams = new Map<string, StreamState>();
   private readonly seenIds = new Map<string, true>();
   private readonly maxIds: number;
+  private holds = 0;
 
   constructor(private readonly opts: OrderedStreamsOptions) {
     this.maxIds = opts.maxRememberedIds ?? 20_000;
@@ -59,6 +61,15 @@ export class OrderedStreams {
     return out;
   }
 
+  /**
+   * Messages that arrived ahead of a hole and were held back. The edge delivers
+   * each conversation in order, so this stays ~0 unless frames were lost or
+   * re-sent; tests and the bench read it to show that.
+   */
+  get reorderHolds(): number {
+    return this.holds;
+  }
+
   cursorOf(conversationId: string): bigint | undefined {
     return this.streams.get(conversationId)?.cursor;
   }
@@ -74,6 +85,7 @@ export class OrderedStreams {
       return;
     }
     if (message.seq !== s.cursor + 1n) {
+      if (!s.held.has(message.seq)) this.holds++;
       s.held.set(message.seq, message);
       s.gapTimer ??= setTimeout(() => void this.reportGap(message.conversationId), this.opts.holdMs);
       return;

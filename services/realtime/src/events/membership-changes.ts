@@ -1,9 +1,9 @@
 /**
  * What a conversation change delivered to a socket ends on this node, at the
- * moment it is delivered. The router sends a member_removed as REMOVED to the
- * removed user's sockets and UPDATED to the others, on whichever nodes hold
- * them, so handling it where the node consumer hands the frame to a socket
- * acts on every node, and before anything that node delivers afterwards:
+ * moment it is delivered. Every node maps a member_removed to REMOVED for the
+ * removed user's sockets and UPDATED for the others (frame-routes.ts), so
+ * handling it where event-delivery.ts hands the frame to a socket acts on
+ * every node, and before anything that node delivers afterwards:
  *
  * - REMOVED: the socket's presence subscription of that conversation is
  *   dropped (a client that does not unsubscribe itself would otherwise keep

@@ -6,7 +6,7 @@
  * A change of user X goes to the local sockets watching a conversation with X,
  * except sockets of users on either side of a block with X (the shared block
  * projection, read only when some local socket watches X) and X's friends, who already get it
- * through the router.
+ * as recipients of the event (event-delivery.ts).
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { PresenceChangedSchema, PresenceEventSchema } from "@parley/gen/parley/realtime/v1/frames_pb";

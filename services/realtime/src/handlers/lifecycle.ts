@@ -132,10 +132,10 @@ function refuse(ws: WebSocket<SocketData>, frame: OutFrame, json: boolean, code:
 }
 
 /**
- * Presence is registered before Welcome, and Hello (which triggers catch-up)
- * only comes after Welcome: so any message the router routed before this node
- * was visible in presence was committed before catch-up reads history, and
- * nothing falls between live delivery and resume.
+ * The socket is in the registry before Welcome, and Hello (which triggers
+ * catch-up) only comes after Welcome: so any message this node delivered
+ * before the socket was registered was committed before catch-up reads
+ * history, and nothing falls between live delivery and resume.
  */
 async function welcome(ctx: EdgeContext, conn: Connection, first: boolean): Promise<void> {
   const { userId } = conn;
