@@ -11,6 +11,7 @@ import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect as connectNats, RetentionPolicy, StorageType, nanos } from "nats";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createParleyClient, createSession, RealtimeClient, type ParleyClient, type Session } from "@parley/sdk";
@@ -27,6 +28,31 @@ import { freePorts, killAll, startService, terminate, waitReady, type ServiceNam
 const REAL = process.env.PARLEY_TEST_REAL === "1";
 const NATS_URL = "nats://127.0.0.1:4222";
 const REDIS_URL = "redis://127.0.0.1:6379";
+/**
+ * The stream earlier versions kept per-node edge deliveries in (a router republished every event
+ * there). An upgraded cluster finds it on the server; nothing may trip over it.
+ */
+async function createLegacyEdgeStream(namespace: string): Promise<string> {
+  const name = `PARLEY_EDGE_${namespace}`;
+  const nc = await connectNats({ servers: NATS_URL });
+  try {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name, subjects: [`${namespace}.parley.edge.>`], retention: RetentionPolicy.Limits, storage: StorageType.File, max_age: nanos(10 * 60_000) });
+  } finally {
+    await nc.close();
+  }
+  return name;
+}
+
+async function streamSubjects(name: string): Promise<string[]> {
+  const nc = await connectNats({ servers: NATS_URL });
+  try {
+    return (await (await nc.jetstreamManager()).streams.info(name)).config.subjects;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** The chart's terminationGracePeriodSeconds is 30 s (60 s for realtime); a healthy drain here takes ~1-2 s. */
 const GRACE_MS = 15_000;
 
@@ -78,6 +104,7 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
   let smtp: SmtpSink | undefined;
   let db: { url: string; drop: () => Promise<void> } | undefined;
   let dataDir = "";
+  let legacyEdgeStream = "";
 
   const node = (label: string): Node => {
     const n = nodes.get(label);
@@ -91,6 +118,7 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
     smtp = await startSmtpSink();
     db = await createTestDatabase();
     dataDir = mkdtempSync(join(tmpdir(), "parley-dist-"));
+    legacyEdgeStream = await createLegacyEdgeStream(`dist_${runId}`);
     const [identityPort, chatPort, notificationPort, ...morePorts] = await freePorts(12);
     const adminPorts = morePorts.splice(4);
     const edgePorts = morePorts;
@@ -283,6 +311,10 @@ describe.skipIf(!REAL)("services as separate processes (distributed mode)", () =
     });
     expect(a.messages.map((m) => m.seq)).toEqual([1n, 2n, 3n]);
     expect(b.messages.map((m) => m.seq)).toEqual([1n, 2n, 3n]);
+  });
+
+  it("an upgraded server's old PARLEY_EDGE stream is left as it was (unused)", async () => {
+    expect(await streamSubjects(legacyEdgeStream)).toEqual([`dist_${runId}.parley.edge.>`]);
   });
 
   it("SIGTERM on edge-a: Alice is told to reconnect, lands on edge-b and misses nothing sent meanwhile", async () => {
