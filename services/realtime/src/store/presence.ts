@@ -27,7 +27,10 @@ export async function unregisterPresence(ctx: EdgeContext, userId: string, frien
   const now = Date.now();
   await ctx.deps.presence.remove(ctx.nodeId, userId, now);
   const still = await ctx.deps.presence.nodesOf([userId]);
-  if ((still.get(userId) ?? []).length > 0) return;
+  // This node's own entry can be back already: a heartbeat that listed the user before the close
+  // may land after the remove (heartbeatAll drops it again). It counts only if a socket reopened here.
+  const online = (still.get(userId) ?? []).some((node) => node !== ctx.nodeId || ctx.registry.hasUser(userId));
+  if (online) return;
   await publishPresence(ctx, userId, false, now, friendIds ?? []);
 }
 
@@ -53,5 +56,11 @@ export async function publishPresence(ctx: EdgeContext, userId: string, online: 
 /** Every presenceHeartbeatMs: refresh all of this node's users in one call. */
 export async function heartbeatAll(ctx: EdgeContext): Promise<void> {
   const users = ctx.registry.userIds();
-  if (users.length > 0) await ctx.deps.presence.heartbeat(ctx.nodeId, users, ctx.tuning.presenceTtlMs);
+  if (users.length === 0) return;
+  await ctx.deps.presence.heartbeat(ctx.nodeId, users, ctx.tuning.presenceTtlMs);
+  // A user whose last socket here closed while the heartbeat was in flight was just re-added after
+  // unregisterPresence removed them: remove again, or they would look online for a whole TTL.
+  for (const userId of users) {
+    if (!ctx.registry.hasUser(userId)) await ctx.deps.presence.remove(ctx.nodeId, userId, Date.now());
+  }
 }
