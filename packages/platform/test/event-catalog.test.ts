@@ -10,7 +10,7 @@ import { AuthService } from "@parley/gen/parley/identity/v1/auth_pb";
 import { NotificationEvents } from "@parley/gen/parley/notification/v1/events_pb";
 import { RealtimeEvents } from "@parley/gen/parley/realtime/v1/events_pb";
 import { MessageEventSchema } from "@parley/gen/parley/chat/v1/events_pb";
-import { eventCatalog, eventTypeOf, type EventType } from "../src/bus/event-catalog.js";
+import { eventCatalog, eventTypeOf, filterFor, type EventType } from "../src/bus/event-catalog.js";
 import { streamForSubject } from "../src/bus/subjects.js";
 
 const catalogs = [ChatEvents, IdentityEvents, NotificationEvents, RealtimeEvents].map((service) => eventCatalog(service));
@@ -32,5 +32,18 @@ describe("event catalog", () => {
 
   it("refuses a method that declares no event, naming it", () => {
     expect(() => eventTypeOf(AuthService.method.login)).toThrow(/parley\.identity\.v1\.AuthService\.Login has no \(parley\.options\.v1\.event\) option/);
+  });
+});
+
+describe("filterFor", () => {
+  const chat = eventCatalog(ChatEvents);
+  const identity = eventCatalog(IdentityEvents);
+  it("covers a group of events with their common prefix, one event with its subject", () => {
+    expect(filterFor(Object.values(chat) as EventType[])).toBe("parley.chat.>");
+    expect(filterFor([identity.friendRequestCreated, identity.friendRequestCanceled])).toBe("parley.identity.friend_request.>");
+    expect(filterFor([identity.blockCreated])).toBe("parley.identity.block.created");
+  });
+  it("refuses events of different services", () => {
+    expect(() => filterFor([chat.messageCreated, identity.blockCreated])).toThrow(/share no service prefix/);
   });
 });

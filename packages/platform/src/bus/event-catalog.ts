@@ -59,3 +59,21 @@ export function eventCatalog<S extends DescService>(service: S): EventCatalog<S>
   // The mapped type is exactly what the loop builds: one EventType per method, keyed by localName.
   return catalog as EventCatalog<S>;
 }
+
+/**
+ * One consumer filter covering exactly these events' common subject prefix
+ * (`parley.chat.>` for all of chat's, the subject itself for one event). A
+ * consumer keeps one filter per group of events rather than one per event:
+ * on servers without multi-filter consumers each filter is a consumer of its
+ * own, and events of different consumers have no order between them.
+ */
+export function filterFor(events: readonly EventType[]): string {
+  const first = events[0];
+  if (!first) throw new Error("event catalog: filterFor needs at least one event");
+  if (events.every((e) => e.subject === first.subject)) return first.subject;
+  const split = events.map((e) => e.subject.split("."));
+  const common: string[] = [];
+  for (let i = 0; split.every((tokens) => tokens.length > i + 1 && tokens[i] === split[0]![i]); i++) common.push(split[0]![i]!);
+  if (common.length < 2) throw new Error(`event catalog: ${events.map((e) => e.name).join(", ")} share no service prefix`);
+  return `${common.join(".")}.>`;
+}

@@ -22,4 +22,4 @@ export async function createBus(opts: {
   return createMemoryBus({ logger: opts.logger, ...(opts.memoryLimits ? { limits: opts.memoryLimits } : {}) });
 }
 export { MAX_EVENT_BYTES, UnpublishableEventError } from "./errors.js";
-export { eventCatalog, eventTypeOf, type EventCatalog, type EventType } from "./event-catalog.js";
+export { eventCatalog, eventTypeOf, filterFor, type EventCatalog, type EventType } from "./event-catalog.js";

@@ -21,6 +21,7 @@ import {
   type ServerFrame,
 } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { serverFrame } from "../handlers/codec.js";
+import { chatEvents, identityEvents, notificationEvents, realtimeEvents } from "./subjects.js";
 
 export interface FrameRoute {
   frame: ServerFrame;
@@ -30,47 +31,47 @@ export interface FrameRoute {
 export function routesForEvent(subject: string, data: Uint8Array): FrameRoute[] {
   const decode = <D extends DescMessage>(schema: D): MessageShape<D> => fromBinary(schema, data);
   switch (subject) {
-    case "parley.chat.message.created":
-    case "parley.chat.message.edited":
-    case "parley.chat.message.deleted": {
+    case chatEvents.messageCreated.subject:
+    case chatEvents.messageEdited.subject:
+    case chatEvents.messageDeleted.subject: {
       const e = decode(MessageEventSchema);
       if (!e.message) return [];
-      const kind = subject.endsWith("created") ? "message" : subject.endsWith("edited") ? "messageEdited" : "messageDeleted";
+      const kind = subject === chatEvents.messageCreated.subject ? "message" : subject === chatEvents.messageEdited.subject ? "messageEdited" : "messageDeleted";
       return [{ frame: serverFrame(kind, e.message), userIds: e.recipientIds }];
     }
-    case "parley.chat.conversation.created":
-    case "parley.chat.conversation.members_added":
-    case "parley.chat.conversation.member_removed":
-    case "parley.chat.conversation.updated":
+    case chatEvents.conversationCreated.subject:
+    case chatEvents.membersAdded.subject:
+    case chatEvents.memberRemoved.subject:
+    case chatEvents.conversationUpdated.subject:
       return conversationRoutes(subject, decode(ConversationEventSchema));
-    case "parley.chat.read.updated": {
+    case chatEvents.readUpdated.subject: {
       const e = decode(ReadReceiptEventSchema);
       const receipt = create(ReadReceiptSchema, { conversationId: e.conversationId, userId: e.userId, readSeq: e.readSeq });
       return [{ frame: serverFrame("readReceipt", receipt), userIds: e.recipientIds }];
     }
-    case "parley.notification.notification.created": {
+    case notificationEvents.notificationCreated.subject: {
       const e = decode(NotificationCreatedEventSchema);
       if (!e.notification) return [];
       return [{ frame: serverFrame("notification", e.notification), userIds: [e.userId] }];
     }
-    case "parley.identity.friend_request.created":
-    case "parley.identity.friend_request.accepted":
-    case "parley.identity.friend_request.rejected":
-    case "parley.identity.friend_request.canceled":
+    case identityEvents.friendRequestCreated.subject:
+    case identityEvents.friendRequestAccepted.subject:
+    case identityEvents.friendRequestRejected.subject:
+    case identityEvents.friendRequestCanceled.subject:
       return friendRequestRoutes(subject, decode(FriendRequestEventSchema));
-    case "parley.identity.friendship.removed": {
+    case identityEvents.friendshipRemoved.subject: {
       const e = decode(FriendshipEventSchema);
       return [
         friendRoute(FriendEventKind.FRIEND_REMOVED, "", e.userBId, e.userAId),
         friendRoute(FriendEventKind.FRIEND_REMOVED, "", e.userAId, e.userBId),
       ];
     }
-    case "parley.realtime.presence.changed": {
+    case realtimeEvents.presenceChanged.subject: {
       const e = decode(PresenceEventSchema);
       const presence = create(PresenceChangedSchema, { userId: e.userId, online: e.online, lastSeenAt: e.lastSeenAt });
       return [{ frame: serverFrame("presence", presence), userIds: e.recipientIds }];
     }
-    case "parley.realtime.typing.started": {
+    case realtimeEvents.typingStarted.subject: {
       const e = decode(TypingEventSchema);
       const typing = create(TypingSchema, { conversationId: e.conversationId, userId: e.userId, expiresAt: e.expiresAt });
       return [{ frame: serverFrame("typing", typing), userIds: e.recipientIds }];
@@ -88,10 +89,10 @@ function conversationRoutes(subject: string, e: MessageShape<typeof Conversation
   const frameFor = (change: ConversationChange) =>
     serverFrame("conversation", create(ConversationChangedSchema, { change, conversation: e.conversation }));
   const routes: FrameRoute[] = [];
-  if (subject.endsWith("created") || subject.endsWith("members_added")) {
+  if (subject === chatEvents.conversationCreated.subject || subject === chatEvents.membersAdded.subject) {
     routes.push({ frame: frameFor(ConversationChange.ADDED), userIds: [...changed] });
     routes.push({ frame: frameFor(ConversationChange.UPDATED), userIds: others });
-  } else if (subject.endsWith("member_removed")) {
+  } else if (subject === chatEvents.memberRemoved.subject) {
     routes.push({ frame: frameFor(ConversationChange.REMOVED), userIds: [...changed] });
     routes.push({ frame: frameFor(ConversationChange.UPDATED), userIds: others });
   } else {
@@ -108,17 +109,17 @@ function conversationRoutes(subject: string, e: MessageShape<typeof Conversation
  */
 function friendRequestRoutes(subject: string, e: MessageShape<typeof FriendRequestEventSchema>): FrameRoute[] {
   const { requestId, fromUserId, toUserId } = e;
-  switch (subject.slice(subject.lastIndexOf(".") + 1)) {
-    case "created":
+  switch (subject) {
+    case identityEvents.friendRequestCreated.subject:
       return [friendRoute(FriendEventKind.REQUEST_RECEIVED, requestId, fromUserId, toUserId)];
-    case "accepted":
+    case identityEvents.friendRequestAccepted.subject:
       return [
         friendRoute(FriendEventKind.REQUEST_ACCEPTED, requestId, toUserId, fromUserId),
         friendRoute(FriendEventKind.REQUEST_ACCEPTED, requestId, fromUserId, toUserId),
       ];
-    case "rejected":
+    case identityEvents.friendRequestRejected.subject:
       return [friendRoute(FriendEventKind.REQUEST_REJECTED, requestId, fromUserId, toUserId)];
-    case "canceled":
+    case identityEvents.friendRequestCanceled.subject:
       return [
         friendRoute(FriendEventKind.REQUEST_CANCELED, requestId, fromUserId, toUserId),
         friendRoute(FriendEventKind.REQUEST_CANCELED, requestId, toUserId, fromUserId),

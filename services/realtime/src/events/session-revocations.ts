@@ -17,8 +17,9 @@ import { SessionRevokedEventSchema, SessionRevokeReason, type SessionRevokedEven
 import type { Subscription } from "@parley/platform";
 import { rejectUnauthenticated } from "../handlers/auth.js";
 import type { EdgeContext } from "../handlers/context.js";
+import { identityEvents } from "./subjects.js";
 
-export const SUBJECT_SESSION_REVOKED = "parley.identity.session.revoked";
+export const SUBJECT_SESSION_REVOKED = identityEvents.sessionRevoked.subject;
 
 /** Close reasons the client sees (a WebSocket close reason is at most 123 bytes). */
 export function sessionRevokedReason(reason: SessionRevokeReason): string {

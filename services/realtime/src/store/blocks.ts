@@ -12,9 +12,10 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { BlockEventSchema } from "@parley/gen/parley/identity/v1/events_pb";
 import type { EphemeralStore, EventBus, Subscription } from "@parley/platform";
+import { identityEvents } from "../events/subjects.js";
 
 export const BLOCKS_DURABLE = "realtime-presence-blocks";
-export const BLOCK_SUBJECTS = ["parley.identity.block.created", "parley.identity.block.removed"];
+export const BLOCK_SUBJECTS = [identityEvents.blockCreated.subject, identityEvents.blockRemoved.subject];
 
 export function blockedByKey(blockerId: string): string {
   return `realtime:blocked-by:${blockerId}`;
