@@ -1,6 +1,9 @@
 /**
  * Outbox writes. Each helper runs inside the transaction of the change it
- * announces, so an event exists exactly when its change committed.
+ * announces, so an event exists exactly when its change committed. Message
+ * events and read receipts come back as rows for the caller to hand to the
+ * fast path (`ctx.events.publishCommitted`) once the transaction committed;
+ * conversation events are left to the relay, woken by NOTIFY.
  */
 import { create } from "@bufbuild/protobuf";
 import type { Conversation } from "@parley/gen/parley/chat/v1/conversation_pb";
@@ -9,7 +12,7 @@ import {
   MessageEventSchema,
   ReadReceiptEventSchema,
 } from "@parley/gen/parley/chat/v1/events_pb";
-import { enqueueEvent, type Database } from "@parley/platform";
+import { enqueueEvent, enqueueOutboxEvents, outboxEvent, type Database, type OutboxEvent } from "@parley/platform";
 import { toMessage } from "../mappers.js";
 import { outbox, type MessageRow } from "../store/schema.js";
 import { chatSubjects } from "./subjects.js";
@@ -26,11 +29,15 @@ export async function enqueueMessageEvent(
   subject: MessageSubject,
   message: MessageRow,
   recipientIds: string[],
-): Promise<void> {
-  await enqueueEvent(tx, outbox, subject, MessageEventSchema, create(MessageEventSchema, {
-    message: toMessage(message),
-    recipientIds,
-  }));
+): Promise<OutboxEvent[]> {
+  return enqueueOutboxEvents(tx, outbox, subject, MessageEventSchema, [{ message: toMessage(message), recipientIds }], {
+    notifyRelay: false,
+  });
+}
+
+/** A message event encoded for a statement that inserts its outbox row itself (SendMessage). */
+export function messageEvent(subject: MessageSubject, message: Omit<MessageRow, "search">, recipientIds: string[]): OutboxEvent {
+  return outboxEvent(subject, MessageEventSchema, { message: toMessage(message), recipientIds });
 }
 
 export async function enqueueConversationEvent(
@@ -44,6 +51,6 @@ export async function enqueueConversationEvent(
 export async function enqueueReadReceipt(
   tx: Database,
   event: { conversationId: string; userId: string; readSeq: bigint; recipientIds: string[] },
-): Promise<void> {
-  await enqueueEvent(tx, outbox, chatSubjects.readUpdated, ReadReceiptEventSchema, create(ReadReceiptEventSchema, event));
+): Promise<OutboxEvent[]> {
+  return enqueueOutboxEvents(tx, outbox, chatSubjects.readUpdated, ReadReceiptEventSchema, [event], { notifyRelay: false });
 }

@@ -38,22 +38,27 @@ async function updateMessage(tx: Database, id: string, set: Partial<typeof messa
 }
 
 export async function editMessage(ctx: ChatContext, me: string, messageId: string, text: string): Promise<MessageRow> {
-  return ctx.db.transaction(async (tx) => {
+  const { row, events } = await ctx.db.transaction(async (tx) => {
     const message = await lockOwnMessage(tx, me, messageId);
     if (message.deleted) throw new ConnectError("message has been deleted", Code.FailedPrecondition);
     const edited = await updateMessage(tx, messageId, { text, editedAt: new Date() });
-    await enqueueMessageEvent(tx, chatSubjects.messageEdited, edited, await memberIds(tx, edited.conversationId));
-    return edited;
+    return { row: edited, events: await enqueueMessageEvent(tx, chatSubjects.messageEdited, edited, await memberIds(tx, edited.conversationId)) };
   });
+  void ctx.events.publishCommitted(events, row.conversationId);
+  return row;
 }
 
 /** Leaves a tombstone (deleted, text cleared) so history keeps its seqs. Deleting twice is a no-op. */
 export async function deleteMessage(ctx: ChatContext, me: string, messageId: string): Promise<MessageRow> {
-  return ctx.db.transaction(async (tx) => {
+  const { row, events } = await ctx.db.transaction(async (tx) => {
     const message = await lockOwnMessage(tx, me, messageId);
-    if (message.deleted) return message;
+    if (message.deleted) return { row: message, events: [] };
     const tombstone = await updateMessage(tx, messageId, { text: "", deleted: true });
-    await enqueueMessageEvent(tx, chatSubjects.messageDeleted, tombstone, await memberIds(tx, tombstone.conversationId));
-    return tombstone;
+    return {
+      row: tombstone,
+      events: await enqueueMessageEvent(tx, chatSubjects.messageDeleted, tombstone, await memberIds(tx, tombstone.conversationId)),
+    };
   });
+  void ctx.events.publishCommitted(events, row.conversationId);
+  return row;
 }

@@ -1,0 +1,141 @@
+/**
+ * The outbox's fast path: events published by the process that committed
+ * them, right after the commit, instead of waiting for the relay's next batch
+ * (NOTIFY, BEGIN, SELECT … FOR UPDATE, publish, DELETE, COMMIT on the latency
+ * path of every event). The outbox row stays the crash and outage fallback:
+ *
+ * - a published event's row is deleted afterwards, the deletes of one tick
+ *   batched into one statement; a row whose delete is lost is published again
+ *   by the relay under the same id, which the broker's dedupe drops;
+ * - events of one `orderKey` (a conversation) are published one after the
+ *   other in the order they were handed over, so they reach the bus in commit
+ *   order within this process;
+ * - the relay leaves rows younger than its grace period to the fast path
+ *   (see `startOutboxRelay`'s `fastPath`), so the two do not race on every
+ *   event. When they do race (a slow transaction, a lost delete), each
+ *   publishes a key's events in order and deletes only after publishing, so
+ *   an event's first copy still reaches the bus before its successor's;
+ * - a failed publish closes the fast path for every key: that event and the
+ *   ones behind it stay queued for the relay, which takes rows of any age
+ *   while the fast path is closed and reopens it once the outbox is empty, so
+ *   nothing published later overtakes them.
+ */
+import { inArray } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { OutboxEvent, OutboxTable } from "./outbox.js";
+import type { Database, EventBus } from "./types.js";
+
+export interface OutboxFastPath {
+  /**
+   * Publishes events whose transaction has committed, after the ones handed
+   * over before with the same `orderKey`. Never rejects: a failure leaves the
+   * events to the relay. The promise settles once they are published (or
+   * left to the relay); callers need not wait for it.
+   */
+  publishCommitted(events: readonly OutboxEvent[], orderKey: string): Promise<void>;
+  /** False after a failed publish, until the relay has emptied the outbox. */
+  readonly open: boolean;
+  /** Counts hand-overs left to the relay; the relay reads it before a batch to pass to `reopen`. */
+  readonly leftToRelay: number;
+  /**
+   * For the relay: a batch that started when `leftToRelay` was `mark` found
+   * the outbox empty. Reopens only if nothing was left to the relay since
+   * (such an event committed before it was handed over, maybe after the
+   * batch's snapshot, and must go out before anything newer).
+   */
+  reopen(mark: number): void;
+  /** Waits for the publishes and deletes in progress (at shutdown, before the relay stops). */
+  drain(): Promise<void>;
+}
+
+export interface OutboxFastPathOptions {
+  db: Database;
+  bus: EventBus;
+  outbox: OutboxTable;
+  schemaName: string;
+  logger: Logger;
+}
+
+export function createOutboxFastPath(opts: OutboxFastPathOptions): OutboxFastPath {
+  const { db, bus, outbox } = opts;
+  const logger = opts.logger.child({ component: "outbox-fast-path", schema: opts.schemaName });
+  const chains = new Map<string, Promise<void>>();
+  let open = true;
+  let leftToRelay = 0;
+  let toDelete: string[] = [];
+  let flushing: Promise<void> | undefined;
+
+  async function deletePublished(): Promise<void> {
+    // Let the publishes settling in this tick join the batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const ids = toDelete;
+    toDelete = [];
+    try {
+      await db.delete(outbox).where(inArray(outbox.id, ids));
+    } catch (err) {
+      // The relay publishes them again after its grace period; the broker drops the duplicates.
+      logger.warn({ err, events: ids.length }, "deleting published outbox rows failed; the relay will take them");
+    }
+  }
+
+  function scheduleDelete(id: string): void {
+    toDelete.push(id);
+    if (flushing !== undefined) return;
+    flushing = deletePublished().finally(() => {
+      flushing = undefined;
+      if (toDelete.length > 0) scheduleDelete(toDelete.pop()!);
+    });
+  }
+
+  async function publishInOrder(events: readonly OutboxEvent[]): Promise<void> {
+    for (const event of events) {
+      if (!open) {
+        leftToRelay++;
+        return;
+      }
+      try {
+        await bus.publish(event.subject, event.payload, event.id);
+      } catch (err) {
+        leftToRelay++;
+        if (open) {
+          open = false;
+          logger.warn({ err, eventId: event.id, subject: event.subject }, "fast publish failed; the relay takes over until the outbox is empty");
+        }
+        return;
+      }
+      scheduleDelete(event.id);
+    }
+  }
+
+  return {
+    publishCommitted(events, orderKey) {
+      if (events.length === 0) return Promise.resolve();
+      if (!open) {
+        leftToRelay++;
+        return Promise.resolve();
+      }
+      const next = (chains.get(orderKey) ?? Promise.resolve()).then(() => publishInOrder(events));
+      chains.set(orderKey, next);
+      void next.finally(() => {
+        if (chains.get(orderKey) === next) chains.delete(orderKey);
+      });
+      return next;
+    },
+    get open() {
+      return open;
+    },
+    get leftToRelay() {
+      return leftToRelay;
+    },
+    reopen(mark) {
+      if (open || mark !== leftToRelay) return;
+      open = true;
+      logger.info("outbox empty; fast publishing resumes");
+    },
+    async drain() {
+      while (chains.size > 0 || flushing !== undefined) {
+        await Promise.all([...chains.values(), flushing]);
+      }
+    },
+  };
+}
