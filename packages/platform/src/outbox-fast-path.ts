@@ -25,14 +25,31 @@ import type { Logger } from "pino";
 import type { OutboxEvent, OutboxTable } from "./outbox.js";
 import type { Database, EventBus } from "./types.js";
 
+/**
+ * A place in an `orderKey`'s publishing order, taken before the commit
+ * (under the lock that orders the commits, or before a write that fails if
+ * another commits first), so events go out in commit order even when the
+ * commits' answers reach this process in another order. Exactly one of
+ * `publish` and `cancel` must be called; until then the key's later events wait.
+ */
+export interface PublishSlot {
+  /** The transaction committed: publish its events in this slot's turn. Never rejects. */
+  publish(events: readonly OutboxEvent[]): Promise<void>;
+  /** Nothing committed (rolled back, or written another way): later events go on. */
+  cancel(): void;
+}
+
 export interface OutboxFastPath {
   /**
    * Publishes events whose transaction has committed, after the ones handed
    * over before with the same `orderKey`. Never rejects: a failure leaves the
    * events to the relay. The promise settles once they are published (or
-   * left to the relay); callers need not wait for it.
+   * left to the relay); callers need not wait for it. For events whose order
+   * against concurrent commits matters, take a `slot` before the commit.
    */
   publishCommitted(events: readonly OutboxEvent[], orderKey: string): Promise<void>;
+  /** Takes the next place in `orderKey`'s order (see `PublishSlot`). */
+  slot(orderKey: string): PublishSlot;
   /** False after a failed publish, until the relay has emptied the outbox. */
   readonly open: boolean;
   /** Counts hand-overs left to the relay; the relay reads it before a batch to pass to `reopen`. */
@@ -78,13 +95,16 @@ export function createOutboxFastPath(opts: OutboxFastPathOptions): OutboxFastPat
     }
   }
 
-  function scheduleDelete(id: string): void {
-    toDelete.push(id);
-    if (flushing !== undefined) return;
+  function flush(): void {
     flushing = deletePublished().finally(() => {
       flushing = undefined;
-      if (toDelete.length > 0) scheduleDelete(toDelete.pop()!);
+      if (toDelete.length > 0) flush();
     });
+  }
+
+  function scheduleDelete(id: string): void {
+    toDelete.push(id);
+    if (flushing === undefined) flush();
   }
 
   async function publishInOrder(events: readonly OutboxEvent[]): Promise<void> {
@@ -107,20 +127,35 @@ export function createOutboxFastPath(opts: OutboxFastPathOptions): OutboxFastPat
     }
   }
 
+  function slot(orderKey: string): PublishSlot {
+    let fill: (events: readonly OutboxEvent[]) => void = () => undefined;
+    const filled = new Promise<readonly OutboxEvent[]>((resolve) => {
+      fill = resolve;
+    });
+    const next = (chains.get(orderKey) ?? Promise.resolve()).then(async () => {
+      const events = await filled;
+      if (events.length > 0) await publishInOrder(events);
+    });
+    chains.set(orderKey, next);
+    void next.finally(() => {
+      if (chains.get(orderKey) === next) chains.delete(orderKey);
+    });
+    return {
+      publish(events) {
+        fill(events);
+        return next;
+      },
+      cancel() {
+        fill([]);
+      },
+    };
+  }
+
   return {
     publishCommitted(events, orderKey) {
-      if (events.length === 0) return Promise.resolve();
-      if (!open) {
-        leftToRelay++;
-        return Promise.resolve();
-      }
-      const next = (chains.get(orderKey) ?? Promise.resolve()).then(() => publishInOrder(events));
-      chains.set(orderKey, next);
-      void next.finally(() => {
-        if (chains.get(orderKey) === next) chains.delete(orderKey);
-      });
-      return next;
+      return slot(orderKey).publish(events);
     },
+    slot,
     get open() {
       return open;
     },

@@ -19,7 +19,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Database, OutboxEvent } from "@parley/platform";
+import type { Database, OutboxEvent, PublishSlot } from "@parley/platform";
 import { checkSendAccess, conversationNotFound, requireMember, requireSendAccess } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { isUniqueViolation } from "../db-errors.js";
@@ -60,12 +60,20 @@ export async function sendMessage(ctx: ChatContext, me: string, input: SendInput
     createdAt: new Date(Math.max(Date.now(), conversation.lastActivityAt.getTime())),
   };
   const event = messageEvent(chatSubjects.messageCreated, { ...message, editedAt: null, deleted: false }, conversation.memberIds);
-  const sent = await answerDuplicate(ctx.db, me, input, async () => {
-    const row = await insertMessageIfUnchanged(ctx.db, message, conversation.version, event);
-    return row === undefined ? undefined : { row, events: [event] };
-  });
+  // Taken before the write: a send committing after this one can only read
+  // (or lock) after it, so it takes its slot later.
+  const slot = ctx.events.slot(input.conversationId);
+  let sent: SendOutcome | undefined;
+  try {
+    sent = await answerDuplicate(ctx.db, me, input, async () => {
+      const row = await insertMessageIfUnchanged(ctx.db, message, conversation.version, event);
+      return row === undefined ? undefined : { row, events: [event] };
+    });
+  } finally {
+    if (sent === undefined) slot.cancel();
+  }
   if (sent === undefined) return sendLocking(ctx, me, input, undefined);
-  void ctx.events.publishCommitted(sent.events, input.conversationId);
+  void slot.publish(sent.events);
   return sent.row;
 }
 
@@ -109,19 +117,27 @@ function newMessage(
  * access checks have passed already (membership is checked again under the lock).
  */
 async function sendLocking(ctx: ChatContext, me: string, input: SendInput, forwardOf: MessageRow | undefined): Promise<MessageRow> {
-  const { row, events } = await answerDuplicate(ctx.db, me, input, () =>
-    ctx.db.transaction(async (tx) => {
-      const next = await nextSeq(tx, input.conversationId);
-      if (next === undefined) throw conversationNotFound();
-      const sent = await insertMessageAsMember(tx, { ...newMessage(me, input, forwardOf), seq: next.lastSeq, createdAt: next.lastActivityAt });
-      // Removed between the check and the lock: the throw rolls the seq back.
-      if (sent === undefined) throw conversationNotFound();
-      const queued: OutboxEvent[] = await enqueueMessageEvent(tx, chatSubjects.messageCreated, sent.row, sent.memberIds);
-      return { row: sent.row, events: queued };
-    }),
-  );
-  void ctx.events.publishCommitted(events, input.conversationId);
-  return row;
+  let slot: PublishSlot | undefined;
+  let sent: SendOutcome | undefined;
+  try {
+    sent = await answerDuplicate(ctx.db, me, input, () =>
+      ctx.db.transaction(async (tx) => {
+        const next = await nextSeq(tx, input.conversationId);
+        if (next === undefined) throw conversationNotFound();
+        // Under the lock, so slots follow the commit order.
+        slot = ctx.events.slot(input.conversationId);
+        const inserted = await insertMessageAsMember(tx, { ...newMessage(me, input, forwardOf), seq: next.lastSeq, createdAt: next.lastActivityAt });
+        // Removed between the check and the lock: the throw rolls the seq back.
+        if (inserted === undefined) throw conversationNotFound();
+        const queued: OutboxEvent[] = await enqueueMessageEvent(tx, chatSubjects.messageCreated, inserted.row, inserted.memberIds);
+        return { row: inserted.row, events: queued };
+      }),
+    );
+  } finally {
+    if (sent === undefined) slot?.cancel();
+  }
+  void slot?.publish(sent.events);
+  return sent.row;
 }
 
 /** A committed send and the events to publish for it (none when it answers with an earlier send). */
