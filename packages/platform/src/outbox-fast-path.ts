@@ -174,3 +174,35 @@ export function createOutboxFastPath(opts: OutboxFastPathOptions): OutboxFastPat
     },
   };
 }
+
+/** What a transaction run by `transactionPublishing` hands its outbox rows to. */
+export interface CommitPublisher {
+  /** Takes `orderKey`'s next slot now (call it under the lock that orders the commits); published after the commit. */
+  add(orderKey: string, events: readonly OutboxEvent[]): void;
+}
+
+/**
+ * Runs `work` in a transaction; the events it added are published by the
+ * fast path once the transaction committed, or their slots released if it
+ * did not.
+ */
+export async function transactionPublishing<T>(
+  db: Database,
+  fastPath: OutboxFastPath,
+  work: (tx: Database, publisher: CommitPublisher) => Promise<T>,
+): Promise<T> {
+  const pending: { slot: PublishSlot; events: readonly OutboxEvent[] }[] = [];
+  let committed = false;
+  try {
+    const result = await db.transaction((tx) =>
+      work(tx, { add: (orderKey, events) => void pending.push({ slot: fastPath.slot(orderKey), events }) }),
+    );
+    committed = true;
+    return result;
+  } finally {
+    for (const { slot, events } of pending) {
+      if (committed) void slot.publish(events);
+      else slot.cancel();
+    }
+  }
+}

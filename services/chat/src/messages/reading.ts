@@ -1,5 +1,5 @@
 /** ListMessages, MarkRead, SearchMessages. */
-import type { OutboxEvent } from "@parley/platform";
+import { transactionPublishing } from "@parley/platform";
 import type { ChatContext } from "../context.js";
 import { requireMember } from "../access.js";
 import { messageSearchPageTokens } from "../cursor.js";
@@ -34,19 +34,16 @@ export async function markRead(
   conversationId: string,
   seq: bigint,
 ): Promise<{ readSeq: bigint; unreadCount: bigint }> {
-  const { events, ...result } = await ctx.db.transaction(async (tx) => {
+  return transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const { conversation, me: mine } = await requireMember(tx, conversationId, me);
     const target = seq < conversation.lastSeq ? seq : conversation.lastSeq;
     const readSeq = (await advanceReadSeq(tx, conversationId, me, target)) ?? mine.readSeq;
-    let receipt: OutboxEvent[] = [];
     if (readSeq > mine.readSeq) {
       const recipientIds = (await directPairBlocked(tx, conversation)) ? [me] : await memberIds(tx, conversationId);
-      receipt = await enqueueReadReceipt(tx, { conversationId, userId: me, readSeq, recipientIds });
+      await enqueueReadReceipt(tx, publisher, { conversationId, userId: me, readSeq, recipientIds });
     }
-    return { readSeq, unreadCount: unreadCount(conversation.lastSeq, readSeq), events: receipt };
+    return { readSeq, unreadCount: unreadCount(conversation.lastSeq, readSeq) };
   });
-  void ctx.events.publishCommitted(events, conversationId);
-  return result;
 }
 
 export async function searchMessages(

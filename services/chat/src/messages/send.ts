@@ -19,7 +19,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Database, OutboxEvent, PublishSlot } from "@parley/platform";
+import { transactionPublishing, type Database, type OutboxEvent } from "@parley/platform";
 import { checkSendAccess, conversationNotFound, requireMember, requireSendAccess } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { isUniqueViolation } from "../db-errors.js";
@@ -117,26 +117,17 @@ function newMessage(
  * access checks have passed already (membership is checked again under the lock).
  */
 async function sendLocking(ctx: ChatContext, me: string, input: SendInput, forwardOf: MessageRow | undefined): Promise<MessageRow> {
-  let slot: PublishSlot | undefined;
-  let sent: SendOutcome | undefined;
-  try {
-    sent = await answerDuplicate(ctx.db, me, input, () =>
-      ctx.db.transaction(async (tx) => {
-        const next = await nextSeq(tx, input.conversationId);
-        if (next === undefined) throw conversationNotFound();
-        // Under the lock, so slots follow the commit order.
-        slot = ctx.events.slot(input.conversationId);
-        const inserted = await insertMessageAsMember(tx, { ...newMessage(me, input, forwardOf), seq: next.lastSeq, createdAt: next.lastActivityAt });
-        // Removed between the check and the lock: the throw rolls the seq back.
-        if (inserted === undefined) throw conversationNotFound();
-        const queued: OutboxEvent[] = await enqueueMessageEvent(tx, chatSubjects.messageCreated, inserted.row, inserted.memberIds);
-        return { row: inserted.row, events: queued };
-      }),
-    );
-  } finally {
-    if (sent === undefined) slot?.cancel();
-  }
-  void slot?.publish(sent.events);
+  const sent = await answerDuplicate<SendOutcome>(ctx.db, me, input, () =>
+    transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
+      const next = await nextSeq(tx, input.conversationId);
+      if (next === undefined) throw conversationNotFound();
+      const inserted = await insertMessageAsMember(tx, { ...newMessage(me, input, forwardOf), seq: next.lastSeq, createdAt: next.lastActivityAt });
+      // Removed between the check and the lock: the throw rolls the seq back.
+      if (inserted === undefined) throw conversationNotFound();
+      await enqueueMessageEvent(tx, publisher, chatSubjects.messageCreated, inserted.row, inserted.memberIds);
+      return { row: inserted.row, events: [] };
+    }),
+  );
   return sent.row;
 }
 
