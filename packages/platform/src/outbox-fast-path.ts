@@ -7,16 +7,20 @@
  * - a published event's row is deleted afterwards, the deletes of one tick
  *   batched into one statement; a row whose delete is lost is published again
  *   by the relay under the same id, which the broker's dedupe drops;
- * - events of one `orderKey` (a conversation) are published one after the
- *   other in the order they were handed over, so they reach the bus in commit
- *   order within this process;
+ * - events of one `orderKey` (a conversation) are published in the order of
+ *   their slots (see `PublishSlot`), so they reach the bus in commit order
+ *   within this process. The slots ready at once go out as one pipelined
+ *   batch (one connection stores them in the order issued), and the key's
+ *   next batch waits for its acks, so a busy conversation batches itself and
+ *   an outage catches at most one batch in flight. Like the relay's batch: a
+ *   broker refusing one event and taking the next puts the next first;
  * - the relay leaves rows younger than its grace period to the fast path
  *   (see `startOutboxRelay`'s `fastPath`), so the two do not race on every
  *   event. When they do race (a slow transaction, a lost delete), each
  *   publishes a key's events in order and deletes only after publishing, so
  *   an event's first copy still reaches the bus before its successor's;
  * - a failed publish closes the fast path for every key: that event and the
- *   ones behind it stay queued for the relay, which takes rows of any age
+ *   batches behind it stay queued for the relay, which takes rows of any age
  *   while the fast path is closed and reopens it once the outbox is empty, so
  *   nothing published later overtakes them.
  */
@@ -65,6 +69,12 @@ export interface OutboxFastPath {
   drain(): Promise<void>;
 }
 
+interface QueuedSlot {
+  /** Undefined until the slot is published or cancelled (then empty). */
+  events: readonly OutboxEvent[] | undefined;
+  settle(): void;
+}
+
 export interface OutboxFastPathOptions {
   db: Database;
   bus: EventBus;
@@ -76,7 +86,10 @@ export interface OutboxFastPathOptions {
 export function createOutboxFastPath(opts: OutboxFastPathOptions): OutboxFastPath {
   const { db, bus, outbox } = opts;
   const logger = opts.logger.child({ component: "outbox-fast-path", schema: opts.schemaName });
-  const chains = new Map<string, Promise<void>>();
+  /** Per key, its slots in the order taken; the head is published first. */
+  const queues = new Map<string, QueuedSlot[]>();
+  /** Per key, the worker publishing its ready slots (one at a time). */
+  const workers = new Map<string, Promise<void>>();
   let open = true;
   let leftToRelay = 0;
   let toDelete: string[] = [];
@@ -107,46 +120,74 @@ export function createOutboxFastPath(opts: OutboxFastPathOptions): OutboxFastPat
     if (flushing === undefined) flush();
   }
 
-  async function publishInOrder(events: readonly OutboxEvent[]): Promise<void> {
-    for (const event of events) {
-      if (!open) {
-        leftToRelay++;
-        return;
-      }
-      try {
-        await bus.publish(event.subject, event.payload, event.id);
-      } catch (err) {
-        leftToRelay++;
-        if (open) {
-          open = false;
-          logger.warn({ err, eventId: event.id, subject: event.subject }, "fast publish failed; the relay takes over until the outbox is empty");
-        }
-        return;
-      }
-      scheduleDelete(event.id);
+  /**
+   * Publishes one batch pipelined, in order (one connection stores them in
+   * the order issued), and waits for every ack before the key's next batch:
+   * when the broker goes away, at most this batch is in flight, so events
+   * behind a lost publish are not stored ahead of it.
+   */
+  async function publishBatch(events: readonly OutboxEvent[]): Promise<void> {
+    if (!open) {
+      leftToRelay++;
+      return;
     }
+    await Promise.all(
+      events.map((event) =>
+        bus.publish(event.subject, event.payload, event.id).then(
+          () => scheduleDelete(event.id),
+          (err: unknown) => {
+            leftToRelay++;
+            if (!open) return;
+            open = false;
+            logger.warn({ err, eventId: event.id, subject: event.subject }, "fast publish failed; the relay takes over until the outbox is empty");
+          },
+        ),
+      ),
+    );
+  }
+
+  /** Publishes the key's slots that are ready, in slot order, a batch at a time (a busy conversation batches itself). */
+  async function work(orderKey: string): Promise<void> {
+    const queue = queues.get(orderKey);
+    if (queue === undefined) return;
+    while (queue[0]?.events !== undefined) {
+      const ready: QueuedSlot[] = [];
+      while (queue[0]?.events !== undefined) ready.push(queue.shift()!);
+      const events = ready.flatMap((entry) => entry.events ?? []);
+      if (events.length > 0) await publishBatch(events);
+      for (const entry of ready) entry.settle();
+    }
+    if (queue.length === 0) queues.delete(orderKey);
+  }
+
+  function kick(orderKey: string): void {
+    if (workers.has(orderKey)) return;
+    const worker = work(orderKey).finally(() => {
+      workers.delete(orderKey);
+      // Filled while this worker was finishing.
+      if (queues.get(orderKey)?.[0]?.events !== undefined) kick(orderKey);
+    });
+    workers.set(orderKey, worker);
   }
 
   function slot(orderKey: string): PublishSlot {
-    let fill: (events: readonly OutboxEvent[]) => void = () => undefined;
-    const filled = new Promise<readonly OutboxEvent[]>((resolve) => {
-      fill = resolve;
+    let settle: () => void = () => undefined;
+    const published = new Promise<void>((resolve) => {
+      settle = resolve;
     });
-    const next = (chains.get(orderKey) ?? Promise.resolve()).then(async () => {
-      const events = await filled;
-      if (events.length > 0) await publishInOrder(events);
-    });
-    chains.set(orderKey, next);
-    void next.finally(() => {
-      if (chains.get(orderKey) === next) chains.delete(orderKey);
-    });
+    const entry: QueuedSlot = { events: undefined, settle: () => settle() };
+    const queue = queues.get(orderKey);
+    if (queue === undefined) queues.set(orderKey, [entry]);
+    else queue.push(entry);
     return {
       publish(events) {
-        fill(events);
-        return next;
+        entry.events = events;
+        kick(orderKey);
+        return published;
       },
       cancel() {
-        fill([]);
+        entry.events = [];
+        kick(orderKey);
       },
     };
   }
@@ -168,8 +209,8 @@ export function createOutboxFastPath(opts: OutboxFastPathOptions): OutboxFastPat
       logger.info("outbox empty; fast publishing resumes");
     },
     async drain() {
-      while (chains.size > 0 || flushing !== undefined) {
-        await Promise.all([...chains.values(), flushing]);
+      while (workers.size > 0 || flushing !== undefined) {
+        await Promise.all([...workers.values(), flushing]);
       }
     },
   };
