@@ -193,8 +193,9 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /**
    * The service's fast path, if it publishes committed events itself. While
-   * it is open the relay takes only rows older than `graceMs` (rows the fast
-   * path did not get to: a crash, a lost delete), except right after a NOTIFY
+   * it is open the relay takes only rows older than `graceMs` that no younger
+   * row precedes in id order (rows the fast path did not get to: a crash, a
+   * lost delete), except right after a NOTIFY
    * (an enqueue the fast path does not publish); while it is closed (a
    * publish failed), rows of any age, reopening it once the outbox is empty.
    */
@@ -264,6 +265,13 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   }
   const unregister = metrics?.track(schemaName, parkedCount);
 
+  // Only rows before the first young one in id order, not every old row: a
+  // row's age is its transaction's start, so an old row can follow a young
+  // one in commit order (it waited for a lock), and taking it alone would
+  // publish it ahead of the young one the fast path is about to publish.
+  const olderThanEveryYoungRow = sql`not exists (select 1 from ${outbox} as young where young.parked_at is null
+    and young.created_at >= now() - ${graceMs}::int * interval '1 millisecond' and young.id <= ${outbox.id})`;
+
   async function publishBatch(): Promise<{ progressed: number; blocked: boolean }> {
     const leftToRelay = fastPath?.leftToRelay ?? 0;
     // Young rows racing the fast path cost duplicate publishes (the broker drops them), not order.
@@ -274,9 +282,7 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
         .select({ id: outbox.id, subject: outbox.subject, payload: outbox.payload, attempts: outbox.attempts })
         .from(outbox)
         .where(
-          leaveYoungRows
-            ? sql`${outbox.parkedAt} is null and ${outbox.createdAt} < now() - ${graceMs}::int * interval '1 millisecond'`
-            : sql`${outbox.parkedAt} is null`,
+          leaveYoungRows ? sql`${outbox.parkedAt} is null and ${olderThanEveryYoungRow}` : sql`${outbox.parkedAt} is null`,
         )
         .orderBy(outbox.id)
         .limit(BATCH_SIZE)

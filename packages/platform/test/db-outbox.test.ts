@@ -310,6 +310,21 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
     }
   });
 
+  it("fast path open: the relay does not take an old row ahead of a younger one before it in id order", async () => {
+    const fastPath = createOutboxFastPath({ db: database.db, bus, outbox, schemaName: "relaytest", logger });
+    // The second row's transaction started long ago (it waited for a lock) but committed after the first.
+    const first = { id: newEventId(), subject: "parley.chat.message.created", payload: new Uint8Array([1]) };
+    const second = { id: newEventId(), subject: "parley.chat.message.created", payload: new Uint8Array([2]), createdAt: new Date(Date.now() - 60_000) };
+    await database.db.insert(outbox).values([first, second]);
+    const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 20, fastPath, graceMs: 500 });
+    try {
+      await waitFor(() => received.length === 2, 10_000, "both rows once the first is old");
+      expect(received.map((m) => m.id)).toEqual([first.id, second.id]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it("handleOnce applies a redelivered event once, and retries after a failure", async () => {
     const apply = (eventId: string, fail = false) =>
       handleOnce(database.db, inbox, "projection", eventId, async (tx) => {
