@@ -4,6 +4,7 @@ export * from "./logger.js";
 export * from "./redact.js";
 export * from "./db.js";
 export * from "./outbox.js";
+export * from "./outbox-fast-path.js";
 export * from "./inbox.js";
 export * from "./retention.js";
 export * from "./bus/index.js";

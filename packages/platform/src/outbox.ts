@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { MAX_EVENT_BYTES } from "./bus/errors.js";
+import type { OutboxFastPath } from "./outbox-fast-path.js";
 import { MAX_PUBLISH_ATTEMPTS, publishOutboxBatch, type OutboxRow } from "./outbox-publish.js";
 import { outboxMetrics } from "./outbox-metrics.js";
 import type { BusMessage, Database, DatabaseHandle, EventBus } from "./types.js";
@@ -80,6 +81,30 @@ export function newEventId(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** One outbox row as written: what the relay or the fast path publishes (`id` is the Nats-Msg-Id). */
+export interface OutboxEvent {
+  readonly id: string;
+  readonly subject: string;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Encodes one event with a fresh id, refusing one over the broker's size
+ * limit here (the write then fails as a whole with a clear error; accepted,
+ * it would be a row the broker never takes). For callers that insert the
+ * row themselves as part of a larger statement.
+ */
+export function outboxEvent<Desc extends DescMessage>(subject: string, schema: Desc, value: MessageInitShape<Desc>): OutboxEvent {
+  const payload = toBinary(schema, create(schema, value));
+  if (payload.byteLength > MAX_EVENT_BYTES) {
+    throw new ConnectError(
+      `event ${subject} would be ${payload.byteLength} bytes, over the limit of ${MAX_EVENT_BYTES} bytes per event`,
+      Code.ResourceExhausted,
+    );
+  }
+  return { id: newEventId(), subject, payload };
+}
+
 /**
  * Writes an event to the outbox inside `tx` and NOTIFYs the relay (Postgres
  * delivers the notification only when `tx` commits). Returns the event id.
@@ -107,25 +132,43 @@ export async function enqueueEvents<Desc extends DescMessage>(
   schema: Desc,
   values: MessageInitShape<Desc>[],
 ): Promise<string[]> {
+  const events = await enqueueOutboxEvents(tx, outbox, subject, schema, values, { notifyRelay: true });
+  return events.map((event) => event.id);
+}
+
+export interface EnqueueOptions {
+  /**
+   * NOTIFY the relay on commit. Off for events the caller hands to
+   * `OutboxFastPath.publishCommitted` after commit: waking the relay for rows
+   * it must leave alone costs a batch (three round trips) per event.
+   */
+  notifyRelay: boolean;
+}
+
+/** `enqueueEvents`, returning the rows for `OutboxFastPath.publishCommitted`. */
+export async function enqueueOutboxEvents<Desc extends DescMessage>(
+  tx: Database,
+  outbox: OutboxTable,
+  subject: string,
+  schema: Desc,
+  values: MessageInitShape<Desc>[],
+  options: EnqueueOptions,
+): Promise<OutboxEvent[]> {
   if (values.length === 0) return [];
-  const rows = values.map((value) => ({ id: newEventId(), subject, payload: toBinary(schema, create(schema, value)) }));
-  for (const row of rows) {
-    // Refused here, the write fails as a whole with a clear error; accepted, it would be a row the broker never takes.
-    if (row.payload.byteLength > MAX_EVENT_BYTES) {
-      throw new ConnectError(
-        `event ${subject} would be ${row.payload.byteLength} bytes, over the limit of ${MAX_EVENT_BYTES} bytes per event`,
-        Code.ResourceExhausted,
-      );
-    }
+  const rows = values.map((value) => outboxEvent(subject, schema, value));
+  const insert = tx.insert(outbox).values(rows.map((row) => ({ ...row })));
+  if (options.notifyRelay) {
+    const schemaName = getTableConfig(outbox).schema ?? "public";
+    // One statement, not two: on hot paths (SendMessage holds a row lock
+    // meanwhile) every round trip counts.
+    await tx.execute(
+      // drizzle parenthesises the embedded insert, which is the CTE body.
+      sql`with queued as ${insert} select pg_notify(${outboxChannel(schemaName)}, '')`,
+    );
+  } else {
+    await insert;
   }
-  const schemaName = getTableConfig(outbox).schema ?? "public";
-  // One statement, not two: on hot paths (SendMessage holds a row lock
-  // meanwhile) every round trip counts.
-  await tx.execute(
-    // drizzle parenthesises the embedded insert, which is the CTE body.
-    sql`with queued as ${tx.insert(outbox).values(rows)} select pg_notify(${outboxChannel(schemaName)}, '')`,
-  );
-  return rows.map((row) => row.id);
+  return rows;
 }
 
 export function decodeEvent<Desc extends DescMessage>(schema: Desc, msg: BusMessage): MessageShape<Desc> {
@@ -148,6 +191,17 @@ export interface OutboxRelayOptions {
   maxPublishAttempts?: number;
   /** Poll interval when no NOTIFY arrives (a missed notification, a dropped LISTEN connection). Default 500 ms. */
   pollMs?: number;
+  /**
+   * The service's fast path, if it publishes committed events itself. While
+   * it is open the relay takes only rows older than `graceMs` that no younger
+   * row precedes in id order (rows the fast path did not get to: a crash, a
+   * lost delete), except right after a NOTIFY
+   * (an enqueue the fast path does not publish); while it is closed (a
+   * publish failed), rows of any age, reopening it once the outbox is empty.
+   */
+  fastPath?: OutboxFastPath;
+  /** Age before the relay takes a row the fast path may still be publishing. Default 2 s. */
+  graceMs?: number;
 }
 
 export interface OutboxRelay {
@@ -182,14 +236,19 @@ const MAX_BACKOFF_MS = 5_000;
 export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const { database, bus, outbox, schemaName } = opts;
   const pollMs = opts.pollMs ?? 500;
+  const { fastPath } = opts;
+  const graceMs = opts.graceMs ?? 2_000;
   const maxAttempts = opts.maxPublishAttempts ?? MAX_PUBLISH_ATTEMPTS;
   const logger = opts.logger.child({ component: "outbox-relay", schema: schemaName });
   const metrics = opts.metrics ? outboxMetrics(opts.metrics) : undefined;
   const stopSignal = new AbortController();
   let wake: (() => void) | undefined;
   let notified = false;
+  // A NOTIFY since the last batch: a commit whose rows no fast path publishes, to be taken at once.
+  let rowsForTheRelay = false;
   const onNotify = (): void => {
     notified = true;
+    rowsForTheRelay = true;
     wake?.();
   };
   const unlisten = database.listen(outboxChannel(schemaName), onNotify).catch((err: unknown) => {
@@ -206,16 +265,32 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   }
   const unregister = metrics?.track(schemaName, parkedCount);
 
+  // Only rows before the first young one in id order, not every old row: a
+  // row's age is its transaction's start, so an old row can follow a young
+  // one in commit order (it waited for a lock), and taking it alone would
+  // publish it ahead of the young one the fast path is about to publish.
+  const olderThanEveryYoungRow = sql`not exists (select 1 from ${outbox} as young where young.parked_at is null
+    and young.created_at >= now() - ${graceMs}::int * interval '1 millisecond' and young.id <= ${outbox.id})`;
+
   async function publishBatch(): Promise<{ progressed: number; blocked: boolean }> {
+    const leftToRelay = fastPath?.leftToRelay ?? 0;
+    // Young rows racing the fast path cost duplicate publishes (the broker drops them), not order.
+    const leaveYoungRows = fastPath?.open === true && !rowsForTheRelay;
+    rowsForTheRelay = false;
     return database.db.transaction(async (tx) => {
       const rows: OutboxRow[] = await tx
         .select({ id: outbox.id, subject: outbox.subject, payload: outbox.payload, attempts: outbox.attempts })
         .from(outbox)
-        .where(sql`${outbox.parkedAt} is null`)
+        .where(
+          leaveYoungRows ? sql`${outbox.parkedAt} is null and ${olderThanEveryYoungRow}` : sql`${outbox.parkedAt} is null`,
+        )
         .orderBy(outbox.id)
         .limit(BATCH_SIZE)
         .for("update", { skipLocked: true });
-      if (rows.length === 0) return { progressed: 0, blocked: false };
+      if (rows.length === 0) {
+        if (fastPath?.open === false) fastPath.reopen(leftToRelay);
+        return { progressed: 0, blocked: false };
+      }
       const result = await publishOutboxBatch(tx, outbox, bus, rows, logger, maxAttempts);
       for (let i = 0; i < result.parked; i++) metrics?.parkedTotal.inc({ schema: schemaName });
       return { progressed: result.published + result.parked, blocked: result.blocked };

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createMemoryBus } from "../src/bus/memory.js";
 import { handleOnce, inboxTable } from "../src/inbox.js";
 import { MAX_EVENT_BYTES } from "../src/bus/errors.js";
-import { decodeEvent, enqueueEvent, enqueueEvents, newEventId, outboxTable, startOutboxRelay } from "../src/outbox.js";
+import { decodeEvent, enqueueEvent, enqueueEvents, enqueueOutboxEvents, newEventId, outboxTable, startOutboxRelay } from "../src/outbox.js";
+import { createOutboxFastPath } from "../src/outbox-fast-path.js";
 import type { BusMessage, DatabaseHandle, EventBus } from "../src/types.js";
 import { dbBackends, deferred, delay, logger, waitFor } from "./helpers.js";
 
@@ -232,6 +233,95 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
       expect([...bus.published].sort()).toEqual([...ids].sort());
     } finally {
       await Promise.all(relays.map((r) => r.stop()));
+    }
+  });
+
+  const enqueueForFastPath = (value: string) =>
+    database.db.transaction((tx) =>
+      enqueueOutboxEvents(tx, outbox, "parley.chat.message.created", StringValueSchema, [{ value }], { notifyRelay: false }),
+    );
+  const outboxIds = async () => rowsOf(await database.db.execute(sql`select id from relaytest.outbox order by id`)).map((r) => (r as { id: string }).id);
+
+  it("fast path: a committed event reaches the bus with no relay running, and its row is deleted", async () => {
+    const fastPath = createOutboxFastPath({ db: database.db, bus, outbox, schemaName: "relaytest", logger });
+    const events = await enqueueForFastPath("fast");
+    await fastPath.publishCommitted(events, "conversation-1");
+    await fastPath.drain();
+    expect(received.map((m) => m.id)).toEqual(events.map((e) => e.id));
+    expect(await outboxIds()).toEqual([]);
+  });
+
+  it("fast path: slots publish in the order they were taken, whatever order the commits are reported in", async () => {
+    const fastPath = createOutboxFastPath({ db: database.db, bus, outbox, schemaName: "relaytest", logger });
+    const first = fastPath.slot("conversation-1");
+    const cancelled = fastPath.slot("conversation-1");
+    const second = fastPath.slot("conversation-1");
+    const [a, b] = [await enqueueForFastPath("a"), await enqueueForFastPath("b")];
+    void second.publish(b);
+    await delay(50);
+    expect(received).toEqual([]);
+    cancelled.cancel();
+    void first.publish(a);
+    await fastPath.drain();
+    await waitFor(() => received.length === 2);
+    expect(received.map((m) => m.id)).toEqual([...a, ...b].map((e) => e.id));
+  });
+
+  it("fast path failing: the relay publishes the event and those behind it once, in order, then the fast path reopens", async () => {
+    const fastPath = createOutboxFastPath({ db: database.db, bus, outbox, schemaName: "relaytest", logger });
+    bus.failures = 1;
+    const first = await enqueueForFastPath("fails fast");
+    await fastPath.publishCommitted(first, "conversation-1");
+    expect(fastPath.open).toBe(false);
+    const behind = await enqueueForFastPath("behind it");
+    await fastPath.publishCommitted(behind, "conversation-1");
+    expect(received).toEqual([]);
+    const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 20, fastPath, graceMs: 60_000 });
+    try {
+      await waitFor(() => received.length === 2 && fastPath.open, 10_000, "relay publishes, fast path reopens");
+      expect(received.map((m) => m.id)).toEqual([...first, ...behind].map((e) => e.id));
+      const after = await enqueueForFastPath("after");
+      await fastPath.publishCommitted(after, "conversation-1");
+      await fastPath.drain();
+      await delay(100);
+      expect(received.map((m) => m.id)).toEqual([...first, ...behind, ...after].map((e) => e.id));
+      expect(await outboxIds()).toEqual([]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("fast path open: the relay leaves young rows to it and takes a row it never got to after the grace period", async () => {
+    const fastPath = createOutboxFastPath({ db: database.db, bus, outbox, schemaName: "relaytest", logger });
+    const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 20, fastPath, graceMs: 300 });
+    try {
+      // As if the process died between commit and publish.
+      const orphan = await enqueueForFastPath("orphan");
+      const handed = await enqueueForFastPath("handed over");
+      await delay(100);
+      expect(received).toEqual([]);
+      await fastPath.publishCommitted(handed, "conversation-2");
+      await waitFor(() => received.length === 2, 10_000, "the orphan after the grace period");
+      expect(received.map((m) => m.id)).toEqual([...handed, ...orphan].map((e) => e.id));
+      await delay(100);
+      expect(bus.published.filter((id) => id === handed[0]!.id)).toHaveLength(1);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("fast path open: the relay does not take an old row ahead of a younger one before it in id order", async () => {
+    const fastPath = createOutboxFastPath({ db: database.db, bus, outbox, schemaName: "relaytest", logger });
+    // The second row's transaction started long ago (it waited for a lock) but committed after the first.
+    const first = { id: newEventId(), subject: "parley.chat.message.created", payload: new Uint8Array([1]) };
+    const second = { id: newEventId(), subject: "parley.chat.message.created", payload: new Uint8Array([2]), createdAt: new Date(Date.now() - 60_000) };
+    await database.db.insert(outbox).values([first, second]);
+    const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 20, fastPath, graceMs: 500 });
+    try {
+      await waitFor(() => received.length === 2, 10_000, "both rows once the first is old");
+      expect(received.map((m) => m.id)).toEqual([first.id, second.id]);
+    } finally {
+      await relay.stop();
     }
   });
 

@@ -6,6 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { and, eq, or, sql } from "drizzle-orm";
 import type { Database } from "@parley/platform";
 import { findConversation, findMembership, lockConversation } from "./store/conversations.js";
+import type { SendState } from "./store/messages.js";
 import { blocks, conversations, members, messages, type ConversationRow, type MemberRow } from "./store/schema.js";
 
 export function conversationNotFound(): ConnectError {
@@ -67,6 +68,13 @@ export async function checkSendAccess(
   if (row === undefined || !row.member) throw conversationNotFound();
   if (row.blocked) throw new ConnectError("you can't message this user", Code.PermissionDenied);
   if (!row.replyFound) throw new ConnectError("reply_to_message_id is not a message of this conversation", Code.NotFound);
+}
+
+/** Reports `readSendState`'s checks with `checkSendAccess`'s codes, in its order. */
+export function requireSendAccess(state: SendState["conversation"]): asserts state is NonNullable<SendState["conversation"]> {
+  if (state === undefined || !state.member) throw conversationNotFound();
+  if (state.blocked) throw new ConnectError("you can't message this user", Code.PermissionDenied);
+  if (!state.replyFound) throw new ConnectError("reply_to_message_id is not a message of this conversation", Code.NotFound);
 }
 
 export function requireGroup(conversation: ConversationRow, action: string): void {

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { ConversationService } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { MessageService } from "@parley/gen/parley/chat/v1/message_pb";
-import { inboxRetentionJob, startOutboxRelay, startRetention, type OutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
+import { createOutboxFastPath, inboxRetentionJob, startOutboxRelay, startRetention, type OutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
 import { consumeSocialGraph } from "./events/consume-social-graph.js";
 import { conversationHandlers } from "./handlers/conversations.js";
 import { messageHandlers } from "./handlers/messages.js";
@@ -14,7 +14,8 @@ const migrationsFolder = fileURLToPath(new URL("../drizzle", import.meta.url));
 export async function createChatService(deps: PlatformDeps): Promise<ServiceModule> {
   const logger = deps.logger.child({ svc: "chat" });
   const db = deps.database.db;
-  const ctx = { db, logger };
+  const events = createOutboxFastPath({ db, bus: deps.bus, outbox, schemaName: "chat", logger });
+  const ctx = { db, logger, events };
   const running: { stop(): Promise<void> }[] = [];
   let relay: OutboxRelay | undefined;
 
@@ -26,8 +27,10 @@ export async function createChatService(deps: PlatformDeps): Promise<ServiceModu
     },
     async start() {
       await deps.database.migrate({ migrationsFolder, schema: "chat" });
-      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "chat", logger, metrics: deps.metrics });
-      running.push(relay);
+      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "chat", logger, metrics: deps.metrics, fastPath: events });
+      const started = relay;
+      // Fast publishes in flight finish (and delete their rows) before the relay stops.
+      running.push({ stop: () => events.drain().then(() => started.stop()) });
       const projection: Subscription = await consumeSocialGraph(deps.bus, db, logger);
       running.push(projection);
       running.push(

@@ -12,7 +12,7 @@ import {
 import { MessageSchema, type Message } from "@parley/gen/parley/chat/v1/message_pb";
 import type { ConversationRow, MemberRow, MessageRow } from "./store/schema.js";
 
-export function toMessage(row: MessageRow): Message {
+export function toMessage(row: Omit<MessageRow, "search">): Message {
   return create(MessageSchema, {
     id: row.id,
     conversationId: row.conversationId,

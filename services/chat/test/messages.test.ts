@@ -3,8 +3,12 @@ import { Code } from "@connectrpc/connect";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MessageEventSchema, ReadReceiptEventSchema } from "@parley/gen/parley/chat/v1/events_pb";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { waitFor } from "@parley/platform/testing";
 import { ListDirection, SendMessageRequestSchema } from "@parley/gen/parley/chat/v1/message_pb";
+import { messageEvent } from "../src/events/publish.js";
+import { chatSubjects } from "../src/events/subjects.js";
+import { insertMessageIfUnchanged, readSendState } from "../src/store/messages.js";
 import { messages } from "../src/store/schema.js";
 import { befriendAll, startChat, type ChatHarness, type TestUser } from "./harness.js";
 import { codeOf, inParallel } from "./util.js";
@@ -91,7 +95,43 @@ describe("SendMessage", () => {
     expect(await h.rows(messages, eq(messages.conversationId, id))).toBe(1000);
     const list = await senders[2]!.conversations.getConversation({ conversationId: id });
     expect(list.conversation?.lastSeq).toBe(1000n);
+    // Published (by the fast path, mostly) in seq order: the bus keeps the order it was given.
+    const announced = () =>
+      h.events
+        .filter((e) => e.subject === "parley.chat.message.created")
+        .map((e) => fromBinary(MessageEventSchema, e.data).message!)
+        .filter((m) => m.conversationId === id)
+        .map((m) => m.seq);
+    await waitFor(() => announced().length === 1000, { timeoutMs: 20_000 });
+    expect(announced()).toEqual(Array.from({ length: 1000 }, (_, i) => BigInt(i + 1)));
   }, 120_000);
+
+  it("does not write a send whose read predates a membership change; the send then takes the lock and reaches the new member", async () => {
+    const [a, b, c] = [await h.user(), await h.user(), await h.user()];
+    const id = await group(a, [b]);
+    await h.befriend(a, c);
+    const db = h.platform.deps.database.db;
+    const stale = await readSendState(db, id, b.id, randomUUID(), undefined);
+    await a.conversations.addMembers({ conversationId: id, userIds: [c.id] });
+    const conversation = stale.conversation!;
+    const message = {
+      conversationId: id,
+      seq: conversation.lastSeq + 1n,
+      id: randomUUID(),
+      senderId: b.id,
+      clientMessageId: randomUUID(),
+      text: "stale",
+      createdAt: new Date(),
+    };
+    const event = messageEvent(chatSubjects.messageCreated, { ...message, replyToMessageId: null, forwardedFromConversationId: null, forwardedFromMessageId: null, forwardedFromSenderId: null, editedAt: null, deleted: false }, conversation.memberIds);
+    expect(await insertMessageIfUnchanged(db, message, conversation.version, event)).toBeUndefined();
+    expect(await h.rows(messages, eq(messages.conversationId, id))).toBe(0);
+
+    const sent = await send(b, id, "after");
+    expect(sent.seq).toBe(1n);
+    const announced = await h.waitForEvent("parley.chat.message.created", MessageEventSchema, (e) => e.message?.id === sent.id);
+    expect(announced.recipientIds.sort()).toEqual([a.id, b.id, c.id].sort());
+  });
 
   it("announces every message committed after a concurrent AddMembers to the added member, and none before", async () => {
     const [a, b, c] = [await h.user(), await h.user(), await h.user()];

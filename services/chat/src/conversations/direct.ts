@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Conversation } from "@parley/gen/parley/chat/v1/conversation_pb";
+import { transactionPublishing } from "@parley/platform";
 import type { ChatContext } from "../context.js";
 import { enqueueConversationEvent } from "../events/publish.js";
 import { chatSubjects } from "../events/subjects.js";
@@ -23,7 +24,7 @@ export async function openDirect(ctx: ChatContext, me: string, other: string): P
   const existing = await findDirect(ctx.db, lo, hi);
   if (existing !== undefined) return conversationFor(ctx.db, existing, me);
 
-  const row = await ctx.db.transaction(async (tx) => {
+  const row = await transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const now = new Date();
     // A concurrent OpenDirect for the same pair waits on the unique index and
     // then does nothing; the re-read below finds its committed row.
@@ -42,7 +43,7 @@ export async function openDirect(ctx: ChatContext, me: string, other: string): P
       { conversationId: created.id, userId: other, role: "member", joinedAt: now },
     ]);
     const { conversation, memberIds } = await conversationForEvent(tx, created);
-    await enqueueConversationEvent(tx, chatSubjects.conversationCreated, {
+    await enqueueConversationEvent(tx, publisher, chatSubjects.conversationCreated, {
       conversation,
       actorId: me,
       changedUserIds: memberIds,

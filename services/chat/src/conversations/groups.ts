@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { and, eq } from "drizzle-orm";
 import type { Conversation } from "@parley/gen/parley/chat/v1/conversation_pb";
-import type { Database } from "@parley/platform";
+import { transactionPublishing, type CommitPublisher, type Database } from "@parley/platform";
 import { lockAsMember, requireAdmin, requireGroup } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { enqueueConversationEvent } from "../events/publish.js";
@@ -32,7 +32,7 @@ export async function createGroup(ctx: ChatContext, me: string, title: string, m
   const others = memberIds.filter((id) => id !== me);
   if (others.length + 1 > MAX_GROUP_MEMBERS) throw groupFull();
   await requireAddableFriends(ctx.db, me, others);
-  const row = await ctx.db.transaction(async (tx) => {
+  const row = await transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const now = new Date();
     const [created] = await tx
       .insert(conversations)
@@ -44,7 +44,7 @@ export async function createGroup(ctx: ChatContext, me: string, title: string, m
       ...others.map((userId) => ({ conversationId: created.id, userId, role: "member" as const, joinedAt: now })),
     ]);
     const { conversation, memberIds: recipients } = await conversationForEvent(tx, created);
-    await enqueueConversationEvent(tx, chatSubjects.conversationCreated, {
+    await enqueueConversationEvent(tx, publisher, chatSubjects.conversationCreated, {
       conversation,
       actorId: me,
       changedUserIds: recipients,
@@ -57,7 +57,7 @@ export async function createGroup(ctx: ChatContext, me: string, title: string, m
 
 export async function addMembers(ctx: ChatContext, me: string, conversationId: string, userIds: string[]): Promise<Conversation> {
   if (userIds.length === 0) throw invalid("user_ids must not be empty");
-  const row = await ctx.db.transaction(async (tx) => {
+  const row = await transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const { conversation, me: mine } = await lockAsMember(tx, conversationId, me);
     requireGroup(conversation, "have members added");
     requireAdmin(mine, "add members");
@@ -70,7 +70,7 @@ export async function addMembers(ctx: ChatContext, me: string, conversationId: s
     await tx.insert(members).values(added.map((userId) => ({ conversationId, userId, role: "member" as const, joinedAt: now })));
     const updated = await refreshMemberCount(tx, conversationId);
     const event = await conversationForEvent(tx, updated);
-    await enqueueConversationEvent(tx, chatSubjects.membersAdded, {
+    await enqueueConversationEvent(tx, publisher, chatSubjects.membersAdded, {
       conversation: event.conversation,
       actorId: me,
       changedUserIds: added,
@@ -82,7 +82,7 @@ export async function addMembers(ctx: ChatContext, me: string, conversationId: s
 }
 
 export async function removeMember(ctx: ChatContext, me: string, conversationId: string, userId: string): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+  await transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const { conversation, me: mine } = await lockAsMember(tx, conversationId, me);
     requireGroup(conversation, "have members removed");
     requireAdmin(mine, "remove members");
@@ -94,13 +94,13 @@ export async function removeMember(ctx: ChatContext, me: string, conversationId:
         throw new ConnectError("you are the last admin; use LeaveConversation to leave", Code.FailedPrecondition);
       }
     }
-    await deleteMemberAndAnnounce(tx, conversation, me, userId);
+    await deleteMemberAndAnnounce(tx, publisher, conversation, me, userId);
   });
 }
 
 /** When the last admin leaves, the oldest remaining member becomes admin. */
 export async function leaveConversation(ctx: ChatContext, me: string, conversationId: string): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+  await transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const { conversation, me: mine } = await lockAsMember(tx, conversationId, me);
     requireGroup(conversation, "be left");
     const remaining = (await listMembers(tx, conversationId)).filter((m) => m.userId !== me);
@@ -111,16 +111,22 @@ export async function leaveConversation(ctx: ChatContext, me: string, conversati
         .set({ role: "admin" })
         .where(and(eq(members.conversationId, conversationId), eq(members.userId, oldest.userId)));
     }
-    await deleteMemberAndAnnounce(tx, conversation, me, me);
+    await deleteMemberAndAnnounce(tx, publisher, conversation, me, me);
   });
 }
 
 /** The removed user is among the recipients so their devices drop the conversation. */
-async function deleteMemberAndAnnounce(tx: Database, conversation: ConversationRow, actorId: string, userId: string): Promise<void> {
+async function deleteMemberAndAnnounce(
+  tx: Database,
+  publisher: CommitPublisher,
+  conversation: ConversationRow,
+  actorId: string,
+  userId: string,
+): Promise<void> {
   await tx.delete(members).where(and(eq(members.conversationId, conversation.id), eq(members.userId, userId)));
   const updated = await refreshMemberCount(tx, conversation.id);
   const event = await conversationForEvent(tx, updated);
-  await enqueueConversationEvent(tx, chatSubjects.memberRemoved, {
+  await enqueueConversationEvent(tx, publisher, chatSubjects.memberRemoved, {
     conversation: event.conversation,
     actorId,
     changedUserIds: [userId],
@@ -129,14 +135,14 @@ async function deleteMemberAndAnnounce(tx: Database, conversation: ConversationR
 }
 
 export async function updateGroup(ctx: ChatContext, me: string, conversationId: string, title: string): Promise<Conversation> {
-  const row = await ctx.db.transaction(async (tx) => {
+  const row = await transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const { conversation, me: mine } = await lockAsMember(tx, conversationId, me);
     requireGroup(conversation, "be renamed");
     requireAdmin(mine, "rename the group");
     const [updated] = await tx.update(conversations).set({ title }).where(eq(conversations.id, conversationId)).returning();
     if (updated === undefined) throw new Error("conversation vanished under its lock");
     const event = await conversationForEvent(tx, updated);
-    await enqueueConversationEvent(tx, chatSubjects.conversationUpdated, {
+    await enqueueConversationEvent(tx, publisher, chatSubjects.conversationUpdated, {
       conversation: event.conversation,
       actorId: me,
       changedUserIds: [],

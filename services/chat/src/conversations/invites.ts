@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { InviteSchema, type Conversation, type Invite } from "@parley/gen/parley/chat/v1/conversation_pb";
+import { transactionPublishing } from "@parley/platform";
 import { conversationNotFound, requireAdmin, requireGroup, requireMember } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { enqueueConversationEvent } from "../events/publish.js";
@@ -82,7 +83,7 @@ export async function revokeInviteCode(ctx: ChatContext, me: string, code: strin
  * them. The answer does not reveal the block (services/chat/README.md, Blocks).
  */
 export async function joinByInvite(ctx: ChatContext, me: string, code: string): Promise<Conversation> {
-  const row = await ctx.db.transaction(async (tx) => {
+  const row = await transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     // Invite before conversation, always: the lock order that keeps uses exact.
     const invite = await findInvite(tx, code, { lock: true });
     if (invite === undefined) throw new ConnectError("invite not found", Code.NotFound);
@@ -103,7 +104,7 @@ export async function joinByInvite(ctx: ChatContext, me: string, code: string): 
     await countInviteUse(tx, code);
     const updated = await refreshMemberCount(tx, conversation.id);
     const event = await conversationForEvent(tx, updated);
-    await enqueueConversationEvent(tx, chatSubjects.membersAdded, {
+    await enqueueConversationEvent(tx, publisher, chatSubjects.membersAdded, {
       conversation: event.conversation,
       actorId: me,
       changedUserIds: [me],

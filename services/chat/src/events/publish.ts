@@ -1,15 +1,18 @@
 /**
  * Outbox writes. Each helper runs inside the transaction of the change it
- * announces, so an event exists exactly when its change committed.
+ * announces, so an event exists exactly when its change committed, and hands
+ * the row to the fast path (`publisher`, see `transactionPublishing`), which
+ * publishes it right after the commit in the conversation's commit order.
+ * Call them under the conversation's (or message's) lock. The rows carry no
+ * NOTIFY: the relay only takes what the fast path did not.
  */
-import { create } from "@bufbuild/protobuf";
 import type { Conversation } from "@parley/gen/parley/chat/v1/conversation_pb";
 import {
   ConversationEventSchema,
   MessageEventSchema,
   ReadReceiptEventSchema,
 } from "@parley/gen/parley/chat/v1/events_pb";
-import { enqueueEvent, type Database } from "@parley/platform";
+import { enqueueOutboxEvents, outboxEvent, type CommitPublisher, type Database, type OutboxEvent } from "@parley/platform";
 import { toMessage } from "../mappers.js";
 import { outbox, type MessageRow } from "../store/schema.js";
 import { chatSubjects } from "./subjects.js";
@@ -21,29 +24,39 @@ type ConversationSubject = (typeof chatSubjects)[
   | "membersAdded"
   | "memberRemoved"];
 
+const fastPathOnly = { notifyRelay: false };
+
 export async function enqueueMessageEvent(
   tx: Database,
+  publisher: CommitPublisher,
   subject: MessageSubject,
   message: MessageRow,
   recipientIds: string[],
 ): Promise<void> {
-  await enqueueEvent(tx, outbox, subject, MessageEventSchema, create(MessageEventSchema, {
-    message: toMessage(message),
-    recipientIds,
-  }));
+  const events = await enqueueOutboxEvents(tx, outbox, subject, MessageEventSchema, [{ message: toMessage(message), recipientIds }], fastPathOnly);
+  publisher.add(message.conversationId, events);
+}
+
+/** A message event encoded for a statement that inserts its outbox row itself (SendMessage). */
+export function messageEvent(subject: MessageSubject, message: Omit<MessageRow, "search">, recipientIds: string[]): OutboxEvent {
+  return outboxEvent(subject, MessageEventSchema, { message: toMessage(message), recipientIds });
 }
 
 export async function enqueueConversationEvent(
   tx: Database,
+  publisher: CommitPublisher,
   subject: ConversationSubject,
   event: { conversation: Conversation; actorId: string; changedUserIds: string[]; recipientIds: string[] },
 ): Promise<void> {
-  await enqueueEvent(tx, outbox, subject, ConversationEventSchema, create(ConversationEventSchema, event));
+  const events = await enqueueOutboxEvents(tx, outbox, subject, ConversationEventSchema, [event], fastPathOnly);
+  publisher.add(event.conversation.id, events);
 }
 
 export async function enqueueReadReceipt(
   tx: Database,
+  publisher: CommitPublisher,
   event: { conversationId: string; userId: string; readSeq: bigint; recipientIds: string[] },
 ): Promise<void> {
-  await enqueueEvent(tx, outbox, chatSubjects.readUpdated, ReadReceiptEventSchema, create(ReadReceiptEventSchema, event));
+  const events = await enqueueOutboxEvents(tx, outbox, chatSubjects.readUpdated, ReadReceiptEventSchema, [event], fastPathOnly);
+  publisher.add(event.conversationId, events);
 }

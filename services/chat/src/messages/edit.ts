@@ -5,7 +5,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { eq } from "drizzle-orm";
-import type { Database } from "@parley/platform";
+import { transactionPublishing, type Database } from "@parley/platform";
 import type { ChatContext } from "../context.js";
 import { enqueueMessageEvent } from "../events/publish.js";
 import { chatSubjects } from "../events/subjects.js";
@@ -38,22 +38,22 @@ async function updateMessage(tx: Database, id: string, set: Partial<typeof messa
 }
 
 export async function editMessage(ctx: ChatContext, me: string, messageId: string, text: string): Promise<MessageRow> {
-  return ctx.db.transaction(async (tx) => {
+  return transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const message = await lockOwnMessage(tx, me, messageId);
     if (message.deleted) throw new ConnectError("message has been deleted", Code.FailedPrecondition);
     const edited = await updateMessage(tx, messageId, { text, editedAt: new Date() });
-    await enqueueMessageEvent(tx, chatSubjects.messageEdited, edited, await memberIds(tx, edited.conversationId));
+    await enqueueMessageEvent(tx, publisher, chatSubjects.messageEdited, edited, await memberIds(tx, edited.conversationId));
     return edited;
   });
 }
 
 /** Leaves a tombstone (deleted, text cleared) so history keeps its seqs. Deleting twice is a no-op. */
 export async function deleteMessage(ctx: ChatContext, me: string, messageId: string): Promise<MessageRow> {
-  return ctx.db.transaction(async (tx) => {
+  return transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const message = await lockOwnMessage(tx, me, messageId);
     if (message.deleted) return message;
     const tombstone = await updateMessage(tx, messageId, { text: "", deleted: true });
-    await enqueueMessageEvent(tx, chatSubjects.messageDeleted, tombstone, await memberIds(tx, tombstone.conversationId));
+    await enqueueMessageEvent(tx, publisher, chatSubjects.messageDeleted, tombstone, await memberIds(tx, tombstone.conversationId));
     return tombstone;
   });
 }

@@ -1,4 +1,5 @@
 /** ListMessages, MarkRead, SearchMessages. */
+import { transactionPublishing } from "@parley/platform";
 import type { ChatContext } from "../context.js";
 import { requireMember } from "../access.js";
 import { messageSearchPageTokens } from "../cursor.js";
@@ -33,13 +34,13 @@ export async function markRead(
   conversationId: string,
   seq: bigint,
 ): Promise<{ readSeq: bigint; unreadCount: bigint }> {
-  return ctx.db.transaction(async (tx) => {
+  return transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
     const { conversation, me: mine } = await requireMember(tx, conversationId, me);
     const target = seq < conversation.lastSeq ? seq : conversation.lastSeq;
     const readSeq = (await advanceReadSeq(tx, conversationId, me, target)) ?? mine.readSeq;
     if (readSeq > mine.readSeq) {
       const recipientIds = (await directPairBlocked(tx, conversation)) ? [me] : await memberIds(tx, conversationId);
-      await enqueueReadReceipt(tx, { conversationId, userId: me, readSeq, recipientIds });
+      await enqueueReadReceipt(tx, publisher, { conversationId, userId: me, readSeq, recipientIds });
     }
     return { readSeq, unreadCount: unreadCount(conversation.lastSeq, readSeq) };
   });

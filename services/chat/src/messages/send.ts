@@ -1,24 +1,38 @@
 /**
  * SendMessage. The seq, the timestamp, the row, the sender's read cursor and
- * the outbox event are one transaction, taken under the conversation's row lock.
+ * the outbox event are written atomically, under the conversation's row lock,
+ * and the event is published right after the commit (the outbox row is the
+ * fallback, see OutboxFastPath).
  *
- * The lock serialises every send of a conversation, so only what must be
- * ordered happens under it: seq (which takes the lock), then one statement
- * for insert + read cursor + recipients, then the outbox row; three round
- * trips. Everything that needs no lock (retry lookup, access checks, reply
- * and forward targets) runs before, concurrently. A concurrent duplicate
- * client id is left to the unique index: the loser's insert fails, its whole
- * transaction (seq included) rolls back and it answers with the winner.
+ * Usually two round trips: one read (retry lookup, access checks, and the
+ * conversation's seq, timestamp, members and row version), then one statement
+ * that writes everything if the conversation row is still that version
+ * (`insertMessageIfUnchanged`). The event, which carries the seq and the
+ * recipients, is encoded in between. When the row changed or is locked (a
+ * concurrent send or membership change), and for forwards, the send takes
+ * the locking way: seq under the lock, then insert + cursor + recipients,
+ * then the outbox row, in one transaction.
+ *
+ * A concurrent duplicate client id is left to the unique index: the loser's
+ * insert fails, its whole write (seq included) rolls back and it answers
+ * with the winner.
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Database } from "@parley/platform";
-import { checkSendAccess, conversationNotFound, requireMember } from "../access.js";
+import { transactionPublishing, type Database, type OutboxEvent } from "@parley/platform";
+import { checkSendAccess, conversationNotFound, requireMember, requireSendAccess } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { isUniqueViolation } from "../db-errors.js";
-import { enqueueMessageEvent } from "../events/publish.js";
+import { enqueueMessageEvent, messageEvent } from "../events/publish.js";
 import { chatSubjects } from "../events/subjects.js";
-import { findByClientId, findMessage, insertMessageAsMember, nextSeq } from "../store/messages.js";
+import {
+  findByClientId,
+  findMessage,
+  insertMessageAsMember,
+  insertMessageIfUnchanged,
+  nextSeq,
+  readSendState,
+} from "../store/messages.js";
 import type { MessageRow } from "../store/schema.js";
 
 export interface SendInput {
@@ -31,47 +45,116 @@ export interface SendInput {
 }
 
 export async function sendMessage(ctx: ChatContext, me: string, input: SendInput): Promise<MessageRow> {
+  if (input.forwardMessageId !== undefined) return sendForward(ctx, me, input, input.forwardMessageId);
+  const state = await readSendState(ctx.db, input.conversationId, me, input.clientMessageId, input.replyToMessageId);
+  if (state.earlierConversationId !== undefined) {
+    const earlier = await earlierSend(ctx.db, me, input);
+    if (earlier !== undefined) return earlier;
+  }
+  const conversation = state.conversation;
+  requireSendAccess(conversation);
+  const message = {
+    ...newMessage(me, input, undefined),
+    seq: conversation.lastSeq + 1n,
+    // Never before the conversation's last activity, so created_at follows seq.
+    createdAt: new Date(Math.max(Date.now(), conversation.lastActivityAt.getTime())),
+  };
+  const event = messageEvent(chatSubjects.messageCreated, { ...message, editedAt: null, deleted: false }, conversation.memberIds);
+  // Taken before the write: a send committing after this one can only read
+  // (or lock) after it, so it takes its slot later.
+  const slot = ctx.events.slot(input.conversationId);
+  let sent: SendOutcome | undefined;
+  try {
+    sent = await answerDuplicate(ctx.db, me, input, async () => {
+      const row = await insertMessageIfUnchanged(ctx.db, message, conversation.version, event);
+      return row === undefined ? undefined : { row, events: [event] };
+    });
+  } finally {
+    if (sent === undefined) slot.cancel();
+  }
+  if (sent === undefined) return sendLocking(ctx, me, input, undefined);
+  void slot.publish(sent.events);
+  return sent.row;
+}
+
+/** Forwards are rare: the checks of the target run alongside the usual ones, then the locking way. */
+async function sendForward(ctx: ChatContext, me: string, input: SendInput, forwardMessageId: string): Promise<MessageRow> {
   // Started together (they are independent reads); settled in the order the
   // errors are reported: retry first, then forward target, then access.
   const [retried, forward, access] = await Promise.allSettled([
     earlierSend(ctx.db, me, input),
-    input.forwardMessageId === undefined ? Promise.resolve(undefined) : readableMessage(ctx.db, me, input.forwardMessageId),
+    readableMessage(ctx.db, me, forwardMessageId),
     checkSendAccess(ctx.db, input.conversationId, me, input.replyToMessageId),
   ]);
   const earlier = settledValue(retried);
   if (earlier !== undefined) return earlier;
   const forwardOf = settledValue(forward);
   settledValue(access);
-  try {
-    return await ctx.db.transaction(async (tx) => {
+  return sendLocking(ctx, me, input, forwardOf);
+}
+
+/** The message fields a send sets, whichever way it is written. */
+function newMessage(
+  me: string,
+  input: SendInput,
+  forwardOf: MessageRow | undefined,
+): Omit<MessageRow, "seq" | "createdAt" | "search" | "editedAt" | "deleted"> {
+  return {
+    conversationId: input.conversationId,
+    id: randomUUID(),
+    senderId: me,
+    clientMessageId: input.clientMessageId,
+    text: forwardOf?.text ?? input.text ?? "",
+    replyToMessageId: input.replyToMessageId ?? null,
+    forwardedFromConversationId: forwardOf?.conversationId ?? null,
+    forwardedFromMessageId: forwardOf?.id ?? null,
+    forwardedFromSenderId: forwardOf?.senderId ?? null,
+  };
+}
+
+/**
+ * The send as one transaction that waits for the conversation's lock; the
+ * access checks have passed already (membership is checked again under the lock).
+ */
+async function sendLocking(ctx: ChatContext, me: string, input: SendInput, forwardOf: MessageRow | undefined): Promise<MessageRow> {
+  const sent = await answerDuplicate<SendOutcome>(ctx.db, me, input, () =>
+    transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
       const next = await nextSeq(tx, input.conversationId);
       if (next === undefined) throw conversationNotFound();
-      const { lastSeq, lastActivityAt } = next;
-      const sent = await insertMessageAsMember(tx, {
-        conversationId: input.conversationId,
-        seq: lastSeq,
-        id: randomUUID(),
-        senderId: me,
-        clientMessageId: input.clientMessageId,
-        text: forwardOf?.text ?? input.text ?? "",
-        replyToMessageId: input.replyToMessageId ?? null,
-        forwardedFromConversationId: forwardOf?.conversationId ?? null,
-        forwardedFromMessageId: forwardOf?.id ?? null,
-        forwardedFromSenderId: forwardOf?.senderId ?? null,
-        createdAt: lastActivityAt,
-      });
-      // Removed between the check above and the lock: the throw rolls the seq back.
-      if (sent === undefined) throw conversationNotFound();
-      await enqueueMessageEvent(tx, chatSubjects.messageCreated, sent.row, sent.memberIds);
-      return sent.row;
-    });
+      const inserted = await insertMessageAsMember(tx, { ...newMessage(me, input, forwardOf), seq: next.lastSeq, createdAt: next.lastActivityAt });
+      // Removed between the check and the lock: the throw rolls the seq back.
+      if (inserted === undefined) throw conversationNotFound();
+      await enqueueMessageEvent(tx, publisher, chatSubjects.messageCreated, inserted.row, inserted.memberIds);
+      return { row: inserted.row, events: [] };
+    }),
+  );
+  return sent.row;
+}
+
+/** A committed send and the events to publish for it (none when it answers with an earlier send). */
+interface SendOutcome {
+  row: MessageRow;
+  events: OutboxEvent[];
+}
+
+/**
+ * Runs a write; if the same client id committed first (same or another
+ * conversation), the write rolled back as a whole (no seq used), so answers
+ * like a retry.
+ */
+async function answerDuplicate<T extends SendOutcome | undefined>(
+  db: Database,
+  me: string,
+  input: SendInput,
+  write: () => Promise<T>,
+): Promise<T | SendOutcome> {
+  try {
+    return await write();
   } catch (error) {
-    // The same client id committed first (same or another conversation); the
-    // whole transaction rolled back (no seq used), so answer like a retry.
     if (!isUniqueViolation(error)) throw error;
-    const winner = await earlierSend(ctx.db, me, input);
+    const winner = await earlierSend(db, me, input);
     if (winner === undefined) throw error;
-    return winner;
+    return { row: winner, events: [] };
   }
 }
 

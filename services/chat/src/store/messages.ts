@@ -1,8 +1,8 @@
 /** Message queries. */
 import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
-import type { Database } from "@parley/platform";
+import type { Database, OutboxEvent } from "@parley/platform";
 import type { TimeIdCursor } from "../cursor.js";
-import { conversations, members, messages, type ConversationRow, type MessageRow } from "./schema.js";
+import { blocks, conversations, members, messages, outbox, type ConversationRow, type MessageRow } from "./schema.js";
 
 export async function findMessage(db: Database, id: string): Promise<MessageRow | undefined> {
   const [row] = await db.select().from(messages).where(eq(messages.id, id));
@@ -78,25 +78,26 @@ export async function insertMessageAsMember(
   if (typeof search !== "string" || !Array.isArray(ids) || !ids.every((id): id is string => typeof id === "string")) {
     throw new Error("unexpected row from the message insert");
   }
+  return { row: newMessageRow(m, search), memberIds: ids };
+}
+
+/** The row as inserted: column defaults make a new message neither edited nor deleted. */
+function newMessageRow(m: SentMessage, search: string): MessageRow {
   return {
-    row: {
-      conversationId: m.conversationId,
-      seq: m.seq,
-      id: m.id,
-      senderId: m.senderId,
-      clientMessageId: m.clientMessageId,
-      text: m.text,
-      replyToMessageId: m.replyToMessageId ?? null,
-      forwardedFromConversationId: m.forwardedFromConversationId ?? null,
-      forwardedFromMessageId: m.forwardedFromMessageId ?? null,
-      forwardedFromSenderId: m.forwardedFromSenderId ?? null,
-      createdAt: m.createdAt,
-      // Column defaults: a new message is neither edited nor deleted.
-      editedAt: null,
-      deleted: false,
-      search,
-    },
-    memberIds: ids,
+    conversationId: m.conversationId,
+    seq: m.seq,
+    id: m.id,
+    senderId: m.senderId,
+    clientMessageId: m.clientMessageId,
+    text: m.text,
+    replyToMessageId: m.replyToMessageId ?? null,
+    forwardedFromConversationId: m.forwardedFromConversationId ?? null,
+    forwardedFromMessageId: m.forwardedFromMessageId ?? null,
+    forwardedFromSenderId: m.forwardedFromSenderId ?? null,
+    createdAt: m.createdAt,
+    editedAt: null,
+    deleted: false,
+    search,
   };
 }
 
@@ -181,4 +182,128 @@ export async function searchMessagesOf(
     )
     .orderBy(desc(messages.createdAt), desc(messages.id))
     .limit(limit);
+}
+
+/**
+ * Everything SendMessage needs to know before writing, in one round trip:
+ * whether this client id was used before, the access checks (see
+ * `requireSendAccess`), and the conversation's state the write will be
+ * conditional on. `version` is the conversation row's xmin: every send and
+ * every membership change updates that row, so an unchanged xmin means the
+ * seq, the timestamp and the members read here are still current.
+ */
+export interface SendState {
+  /** Conversation of an earlier message with this client id, if any. */
+  earlierConversationId: string | undefined;
+  /** Undefined when the conversation does not exist. */
+  conversation:
+    | {
+        member: boolean;
+        blocked: boolean;
+        replyFound: boolean;
+        lastSeq: bigint;
+        lastActivityAt: Date;
+        version: string;
+        memberIds: string[];
+      }
+    | undefined;
+}
+
+export async function readSendState(
+  db: Database,
+  conversationId: string,
+  senderId: string,
+  clientMessageId: string,
+  replyToMessageId: string | undefined,
+): Promise<SendState> {
+  const result = await db.execute(sql`
+    select
+      (select conversation_id from ${messages} where sender_id = ${senderId}::uuid and client_message_id = ${clientMessageId})::text
+        as earlier_conversation_id,
+      c.id is not null as found,
+      exists (select 1 from ${members} where conversation_id = c.id and user_id = ${senderId}::uuid) as member,
+      (c.kind = 'direct' and exists (select 1 from ${blocks}
+        where (blocker_id = c.direct_lo and blocked_id = c.direct_hi) or (blocker_id = c.direct_hi and blocked_id = c.direct_lo))) as blocked,
+      ${replyToMessageId === undefined ? sql`true` : sql`exists (select 1 from ${messages} where id = ${replyToMessageId}::uuid and conversation_id = c.id)`}
+        as reply_found,
+      c.last_seq::text as last_seq,
+      (extract(epoch from c.last_activity_at) * 1000)::float8 as last_activity_ms,
+      c.xmin::text as version,
+      (select coalesce(json_agg(user_id), '[]'::json) from ${members} where conversation_id = c.id)::text as member_ids
+    from (select 1) as one left join ${conversations} c on c.id = ${conversationId}::uuid`);
+  const row = firstRow(result);
+  if (row === undefined) throw new Error("send state query returned no row");
+  const earlier = row["earlier_conversation_id"];
+  const earlierConversationId = typeof earlier === "string" ? earlier : undefined;
+  if (row["found"] !== true) return { earlierConversationId, conversation: undefined };
+  const ids: unknown = JSON.parse(String(row["member_ids"]));
+  const lastActivityMs = Number(row["last_activity_ms"]);
+  if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === "string") || !Number.isFinite(lastActivityMs)) {
+    throw new Error("unexpected row from the send state query");
+  }
+  return {
+    earlierConversationId,
+    conversation: {
+      member: row["member"] === true,
+      blocked: row["blocked"] === true,
+      replyFound: row["reply_found"] === true,
+      lastSeq: BigInt(String(row["last_seq"])),
+      lastActivityAt: new Date(lastActivityMs),
+      version: String(row["version"]),
+      memberIds: ids,
+    },
+  };
+}
+
+/**
+ * The whole write of a send in one statement, so one round trip and atomic
+ * without BEGIN/COMMIT: takes the conversation's row lock, hands out the seq,
+ * inserts the message and its outbox row, advances the sender's read cursor.
+ * Only if the conversation row is still the version `readSendState` saw
+ * (`SendState.version`): the lock is taken with SKIP LOCKED and the xmin
+ * checked on the newest version, so neither a send nor a membership change
+ * committed in between, nor one in progress; then the seq, timestamp and
+ * recipients the caller computed (and encoded into `event`) are exact.
+ * Returns undefined, having written nothing, when the row changed or is
+ * locked; the caller then sends the locking way.
+ */
+export async function insertMessageIfUnchanged(
+  db: Database,
+  m: SentMessage,
+  version: string,
+  event: OutboxEvent,
+): Promise<MessageRow | undefined> {
+  const seq = m.seq.toString();
+  const createdAt = m.createdAt.toISOString();
+  const payload = Buffer.from(event.payload.buffer, event.payload.byteOffset, event.payload.byteLength);
+  const result = await db.execute(sql`
+    with locked as (
+      select id from ${conversations}
+      where id = ${m.conversationId}::uuid and xmin = ${version}::text::xid and last_seq = ${seq}::bigint - 1
+      for update skip locked
+    ), taken as (
+      update ${conversations} c set last_seq = ${seq}::bigint, last_activity_at = greatest(c.last_activity_at, ${createdAt}::timestamptz)
+      from locked where c.id = locked.id
+      returning c.id
+    ), inserted as (
+      insert into ${messages} (conversation_id, seq, id, sender_id, client_message_id, text, reply_to_message_id,
+        forwarded_from_conversation_id, forwarded_from_message_id, forwarded_from_sender_id, created_at)
+      select taken.id, ${seq}::bigint, ${m.id}::uuid, ${m.senderId}::uuid, ${m.clientMessageId}, ${m.text},
+        ${m.replyToMessageId ?? null}::uuid, ${m.forwardedFromConversationId ?? null}::uuid,
+        ${m.forwardedFromMessageId ?? null}::uuid, ${m.forwardedFromSenderId ?? null}::uuid, ${createdAt}::timestamptz
+      from taken
+      returning search::text as search
+    ), read_cursor as (
+      update ${members} set read_seq = greatest(read_seq, ${seq}::bigint)
+      where conversation_id = ${m.conversationId}::uuid and user_id = ${m.senderId}::uuid and exists (select 1 from inserted)
+    ), queued as (
+      insert into ${outbox} (id, subject, payload)
+      select ${event.id}, ${event.subject}, ${payload}::bytea from inserted
+    )
+    select search from inserted`);
+  const row = firstRow(result);
+  if (row === undefined) return undefined;
+  const search = row["search"];
+  if (typeof search !== "string") throw new Error("unexpected row from the message insert");
+  return newMessageRow(m, search);
 }
