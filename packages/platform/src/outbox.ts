@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { MAX_EVENT_BYTES } from "./bus/errors.js";
+import type { EventType } from "./bus/event-catalog.js";
 import type { OutboxFastPath } from "./outbox-fast-path.js";
 import { MAX_PUBLISH_ATTEMPTS, publishOutboxBatch, type OutboxRow } from "./outbox-publish.js";
 import { outboxMetrics } from "./outbox-metrics.js";
@@ -94,7 +95,8 @@ export interface OutboxEvent {
  * it would be a row the broker never takes). For callers that insert the
  * row themselves as part of a larger statement.
  */
-export function outboxEvent<Desc extends DescMessage>(subject: string, schema: Desc, value: MessageInitShape<Desc>): OutboxEvent {
+export function outboxEvent<Desc extends DescMessage>(event: EventType<Desc>, value: MessageInitShape<Desc>): OutboxEvent {
+  const { subject, schema } = event;
   const payload = toBinary(schema, create(schema, value));
   if (payload.byteLength > MAX_EVENT_BYTES) {
     throw new ConnectError(
@@ -112,11 +114,10 @@ export function outboxEvent<Desc extends DescMessage>(subject: string, schema: D
 export async function enqueueEvent<Desc extends DescMessage>(
   tx: Database,
   outbox: OutboxTable,
-  subject: string,
-  schema: Desc,
+  event: EventType<Desc>,
   value: MessageInitShape<Desc>,
 ): Promise<string> {
-  const [id] = await enqueueEvents(tx, outbox, subject, schema, [value]);
+  const [id] = await enqueueEvents(tx, outbox, event, [value]);
   return id!;
 }
 
@@ -128,11 +129,10 @@ export async function enqueueEvent<Desc extends DescMessage>(
 export async function enqueueEvents<Desc extends DescMessage>(
   tx: Database,
   outbox: OutboxTable,
-  subject: string,
-  schema: Desc,
+  event: EventType<Desc>,
   values: MessageInitShape<Desc>[],
 ): Promise<string[]> {
-  const events = await enqueueOutboxEvents(tx, outbox, subject, schema, values, { notifyRelay: true });
+  const events = await enqueueOutboxEvents(tx, outbox, event, values, { notifyRelay: true });
   return events.map((event) => event.id);
 }
 
@@ -149,13 +149,12 @@ export interface EnqueueOptions {
 export async function enqueueOutboxEvents<Desc extends DescMessage>(
   tx: Database,
   outbox: OutboxTable,
-  subject: string,
-  schema: Desc,
+  event: EventType<Desc>,
   values: MessageInitShape<Desc>[],
   options: EnqueueOptions,
 ): Promise<OutboxEvent[]> {
   if (values.length === 0) return [];
-  const rows = values.map((value) => outboxEvent(subject, schema, value));
+  const rows = values.map((value) => outboxEvent(event, value));
   const insert = tx.insert(outbox).values(rows.map((row) => ({ ...row })));
   if (options.notifyRelay) {
     const schemaName = getTableConfig(outbox).schema ?? "public";

@@ -11,7 +11,7 @@ import { MAX_EVENT_BYTES } from "../src/bus/errors.js";
 import { decodeEvent, enqueueEvent, enqueueEvents, enqueueOutboxEvents, newEventId, outboxTable, startOutboxRelay } from "../src/outbox.js";
 import { createOutboxFastPath } from "../src/outbox-fast-path.js";
 import type { BusMessage, DatabaseHandle, EventBus } from "../src/types.js";
-import { dbBackends, deferred, delay, logger, waitFor } from "./helpers.js";
+import { dbBackends, deferred, delay, logger, waitFor, stringEvent } from "./helpers.js";
 
 const migrationsFolder = fileURLToPath(new URL("./fixtures/migrations", import.meta.url));
 const schema = pgSchema("relaytest");
@@ -93,7 +93,7 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
     try {
       // A row whose id is older than rows already relayed, as when a slow transaction commits late.
       const lateId = newEventId();
-      const first = await database.db.transaction((tx) => enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "first" }));
+      const first = await database.db.transaction((tx) => enqueueEvent(tx, outbox, stringEvent, { value: "first" }));
       await waitFor(() => bus.published.includes(first));
       await database.db.insert(outbox).values({ id: lateId, subject: "parley.chat.message.created", payload: new Uint8Array([10, 4, 108, 97, 116, 101]) });
       await database.db.execute(sql`select pg_notify('relaytest_outbox', '')`);
@@ -105,12 +105,12 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
         const aEnqueued = deferred();
         let aId = "";
         const txA = database.db.transaction(async (tx) => {
-          aId = await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "A" });
+          aId = await enqueueEvent(tx, outbox, stringEvent, { value: "A" });
           aEnqueued.resolve();
           await gate.promise;
         });
         await aEnqueued.promise;
-        const bId = await database.db.transaction((tx) => enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "B" }));
+        const bId = await database.db.transaction((tx) => enqueueEvent(tx, outbox, stringEvent, { value: "B" }));
         expect(aId < bId).toBe(true);
         await waitFor(() => bus.published.includes(bId));
         gate.resolve();
@@ -120,7 +120,7 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
 
       const many = await database.db.transaction(async (tx) => {
         const ids: string[] = [];
-        for (let i = 0; i < 250; i++) ids.push(await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: `m${i}` }));
+        for (let i = 0; i < 250; i++) ids.push(await enqueueEvent(tx, outbox, stringEvent, { value: `m${i}` }));
         return ids;
       });
       await waitFor(() => many.every((id) => bus.published.includes(id)), 10_000, "250 events in several batches");
@@ -142,12 +142,12 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
     const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 50 });
     try {
       const values = ["n1", "n2", "n3"].map((value) => ({ value }));
-      const ids = await database.db.transaction((tx) => enqueueEvents(tx, outbox, "parley.chat.message.created", StringValueSchema, values));
+      const ids = await database.db.transaction((tx) => enqueueEvents(tx, outbox, stringEvent, values));
       expect(new Set(ids).size).toBe(3);
       await waitFor(() => received.length === 3);
       expect(received.map((m) => m.id)).toEqual(ids);
       expect(received.map((m) => decodeEvent(StringValueSchema, m).value)).toEqual(["n1", "n2", "n3"]);
-      expect(await database.db.transaction((tx) => enqueueEvents(tx, outbox, "parley.chat.message.created", StringValueSchema, []))).toEqual([]);
+      expect(await database.db.transaction((tx) => enqueueEvents(tx, outbox, stringEvent, []))).toEqual([]);
     } finally {
       await relay.stop();
     }
@@ -158,11 +158,11 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
     try {
       await expect(
         database.db.transaction(async (tx) => {
-          await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "never" });
+          await enqueueEvent(tx, outbox, stringEvent, { value: "never" });
           throw new Error("validation failed (expected)");
         }),
       ).rejects.toThrow(/validation failed/);
-      const ok = await database.db.transaction((tx) => enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "ok" }));
+      const ok = await database.db.transaction((tx) => enqueueEvent(tx, outbox, stringEvent, { value: "ok" }));
       await waitFor(() => received.length === 1);
       await delay(200);
       expect(bus.published).toEqual([ok]);
@@ -176,8 +176,8 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
     const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 50 });
     try {
       const ids = await database.db.transaction(async (tx) => [
-        await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "1" }),
-        await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "2" }),
+        await enqueueEvent(tx, outbox, stringEvent, { value: "1" }),
+        await enqueueEvent(tx, outbox, stringEvent, { value: "2" }),
       ]);
       await waitFor(() => received.length === 2, 10_000, "delivery after recovery");
       await delay(200);
@@ -193,7 +193,7 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
     const big = "x".repeat(MAX_EVENT_BYTES + 1);
     const write = database.db.transaction(async (tx) => {
       await tx.execute(sql`insert into relaytest.applied (event_id, n) values ('big', 1)`);
-      await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: big });
+      await enqueueEvent(tx, outbox, stringEvent, { value: big });
     });
     await expect(write).rejects.toMatchObject({ code: Code.ResourceExhausted, rawMessage: expect.stringMatching(/over the limit/) });
     expect(rowsOf(await database.db.execute(sql`select count(*)::int as n from relaytest.applied`))[0]).toEqual({ n: 0 });
@@ -202,8 +202,8 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
 
   it("a row failing with the broker up is retried in order, then parked after maxPublishAttempts; later rows wait, then flow", async () => {
     const [first, second] = await database.db.transaction(async (tx) => [
-      await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "stuck" }),
-      await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "behind" }),
+      await enqueueEvent(tx, outbox, stringEvent, { value: "stuck" }),
+      await enqueueEvent(tx, outbox, stringEvent, { value: "behind" }),
     ]);
     // Pipelined batches: batch 1 fails both rows (first counted, second queued behind it), batch 2
     // fails the first again (parked at 2 attempts) and publishes the second.
@@ -226,7 +226,7 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
     try {
       const ids: string[] = [];
       for (let i = 0; i < 20; i++) {
-        ids.push(await database.db.transaction((tx) => enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: String(i) })));
+        ids.push(await database.db.transaction((tx) => enqueueEvent(tx, outbox, stringEvent, { value: String(i) })));
       }
       await waitFor(() => received.length === 20);
       await delay(200);
@@ -238,7 +238,7 @@ describe.each(dbBackends())("database, outbox, inbox ($name)", (backend) => {
 
   const enqueueForFastPath = (value: string) =>
     database.db.transaction((tx) =>
-      enqueueOutboxEvents(tx, outbox, "parley.chat.message.created", StringValueSchema, [{ value }], { notifyRelay: false }),
+      enqueueOutboxEvents(tx, outbox, stringEvent, [{ value }], { notifyRelay: false }),
     );
   const outboxIds = async () => rowsOf(await database.db.execute(sql`select id from relaytest.outbox order by id`)).map((r) => (r as { id: string }).id);
 

@@ -6,7 +6,6 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { sql } from "drizzle-orm";
 import { pgSchema } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +14,7 @@ import { createMemoryBus } from "../src/bus/memory.js";
 import { runEventsCommand } from "../src/cli/events-commands.js";
 import { enqueueEvent, outboxTable, startOutboxRelay } from "../src/outbox.js";
 import type { BusMessage, DatabaseHandle, EventBus } from "../src/types.js";
-import { dbBackends, logger, NATS_URL, randomName, waitFor } from "./helpers.js";
+import { dbBackends, logger, NATS_URL, randomName, waitFor, stringEvent } from "./helpers.js";
 import { deleteBusNamespace } from "../src/testing.js";
 
 const real = process.env.PARLEY_TEST_REAL === "1";
@@ -86,8 +85,8 @@ describe(`parley-events (${real ? "jetstream + postgres" : "memory + pglite"})`,
     const got: string[] = [];
     await bus.consume({ durable: "cli-outbox", subjects: ["parley.chat.>"], handler: async (m) => void got.push(m.id) });
     const [a, b] = await database.db.transaction(async (tx) => [
-      await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "a" }),
-      await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: "b" }),
+      await enqueueEvent(tx, outbox, stringEvent, { value: "a" }),
+      await enqueueEvent(tx, outbox, stringEvent, { value: "b" }),
     ]);
     await database.db.update(outbox).set({ parkedAt: new Date(), attempts: 10, lastError: "injected" });
     const relay = startOutboxRelay({ database, bus, outbox, schemaName: "relaytest", logger, pollMs: 50 });

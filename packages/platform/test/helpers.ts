@@ -6,6 +6,8 @@ import { pino } from "pino";
 import { createJetStreamBus } from "../src/bus/jetstream.js";
 import { createMemoryBus } from "../src/bus/memory.js";
 import { openDatabase } from "../src/db.js";
+import { StringValueSchema } from "@bufbuild/protobuf/wkt";
+import type { EventType } from "../src/bus/event-catalog.js";
 import type { DatabaseHandle, EventBus } from "../src/types.js";
 
 export const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -113,3 +115,11 @@ export function deferred(): { promise: Promise<void>; resolve(): void } {
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
 }
+
+/** An event type for outbox tests: a StringValue on chat's message subject (the platform does not care what it carries). */
+export const stringEvent: EventType<typeof StringValueSchema> = {
+  subject: "parley.chat.message.created",
+  stream: "PARLEY",
+  schema: StringValueSchema,
+  name: "test.StringEvent",
+};

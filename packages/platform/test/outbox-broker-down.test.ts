@@ -9,7 +9,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { StringValueSchema } from "@bufbuild/protobuf/wkt";
 import { sql } from "drizzle-orm";
 import { pgSchema } from "drizzle-orm/pg-core";
 import { fileURLToPath } from "node:url";
@@ -19,7 +18,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createJetStreamBus } from "../src/bus/jetstream.js";
 import { enqueueEvent, outboxTable, startOutboxRelay, type OutboxRelay } from "../src/outbox.js";
 import type { DatabaseHandle, EventBus } from "../src/types.js";
-import { dbBackends, logger, waitFor } from "./helpers.js";
+import { dbBackends, logger, waitFor, stringEvent } from "./helpers.js";
 import { freePort, killNatsServer, startNatsServer } from "./nats-server.js";
 
 const migrationsFolder = fileURLToPath(new URL("./fixtures/migrations", import.meta.url));
@@ -64,7 +63,7 @@ describe(`outbox relay while the broker is down (${backend.name})`, () => {
     const enqueue = (n: number): Promise<string[]> =>
       database!.db.transaction(async (tx) => {
         const ids: string[] = [];
-        for (let i = 0; i < n; i++) ids.push(await enqueueEvent(tx, outbox, "parley.chat.message.created", StringValueSchema, { value: String(i) }));
+        for (let i = 0; i < n; i++) ids.push(await enqueueEvent(tx, outbox, stringEvent, { value: String(i) }));
         return ids;
       });
 

@@ -7,7 +7,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { waitFor } from "@parley/platform/testing";
 import { ListDirection, SendMessageRequestSchema } from "@parley/gen/parley/chat/v1/message_pb";
 import { messageEvent } from "../src/events/publish.js";
-import { chatSubjects } from "../src/events/subjects.js";
+import { chatEvents } from "../src/events/subjects.js";
 import { insertMessageIfUnchanged, readSendState } from "../src/store/messages.js";
 import { messages } from "../src/store/schema.js";
 import { befriendAll, startChat, type ChatHarness, type TestUser } from "./harness.js";
@@ -123,7 +123,7 @@ describe("SendMessage", () => {
       text: "stale",
       createdAt: new Date(),
     };
-    const event = messageEvent(chatSubjects.messageCreated, { ...message, replyToMessageId: null, forwardedFromConversationId: null, forwardedFromMessageId: null, forwardedFromSenderId: null, editedAt: null, deleted: false }, conversation.memberIds);
+    const event = messageEvent(chatEvents.messageCreated, { ...message, replyToMessageId: null, forwardedFromConversationId: null, forwardedFromMessageId: null, forwardedFromSenderId: null, editedAt: null, deleted: false }, conversation.memberIds);
     expect(await insertMessageIfUnchanged(db, message, conversation.version, event)).toBeUndefined();
     expect(await h.rows(messages, eq(messages.conversationId, id))).toBe(0);
 

@@ -5,7 +5,7 @@ import type { Conversation } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { transactionPublishing } from "@parley/platform";
 import type { ChatContext } from "../context.js";
 import { enqueueConversationEvent } from "../events/publish.js";
-import { chatSubjects } from "../events/subjects.js";
+import { chatEvents } from "../events/subjects.js";
 import { findDirect } from "../store/conversations.js";
 import { conversations, members } from "../store/schema.js";
 import { blockedEitherWay, friendsAmong } from "../store/social-graph.js";
@@ -43,7 +43,7 @@ export async function openDirect(ctx: ChatContext, me: string, other: string): P
       { conversationId: created.id, userId: other, role: "member", joinedAt: now },
     ]);
     const { conversation, memberIds } = await conversationForEvent(tx, created);
-    await enqueueConversationEvent(tx, publisher, chatSubjects.conversationCreated, {
+    await enqueueConversationEvent(tx, publisher, chatEvents.conversationCreated, {
       conversation,
       actorId: me,
       changedUserIds: memberIds,

@@ -7,7 +7,7 @@ import { transactionPublishing, type CommitPublisher, type Database } from "@par
 import { lockAsMember, requireAdmin, requireGroup } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { enqueueConversationEvent } from "../events/publish.js";
-import { chatSubjects } from "../events/subjects.js";
+import { chatEvents } from "../events/subjects.js";
 import { findMembership, listMembers, refreshMemberCount } from "../store/conversations.js";
 import { conversations, members, type ConversationRow } from "../store/schema.js";
 import { invalid } from "../validation.js";
@@ -44,7 +44,7 @@ export async function createGroup(ctx: ChatContext, me: string, title: string, m
       ...others.map((userId) => ({ conversationId: created.id, userId, role: "member" as const, joinedAt: now })),
     ]);
     const { conversation, memberIds: recipients } = await conversationForEvent(tx, created);
-    await enqueueConversationEvent(tx, publisher, chatSubjects.conversationCreated, {
+    await enqueueConversationEvent(tx, publisher, chatEvents.conversationCreated, {
       conversation,
       actorId: me,
       changedUserIds: recipients,
@@ -70,7 +70,7 @@ export async function addMembers(ctx: ChatContext, me: string, conversationId: s
     await tx.insert(members).values(added.map((userId) => ({ conversationId, userId, role: "member" as const, joinedAt: now })));
     const updated = await refreshMemberCount(tx, conversationId);
     const event = await conversationForEvent(tx, updated);
-    await enqueueConversationEvent(tx, publisher, chatSubjects.membersAdded, {
+    await enqueueConversationEvent(tx, publisher, chatEvents.membersAdded, {
       conversation: event.conversation,
       actorId: me,
       changedUserIds: added,
@@ -126,7 +126,7 @@ async function deleteMemberAndAnnounce(
   await tx.delete(members).where(and(eq(members.conversationId, conversation.id), eq(members.userId, userId)));
   const updated = await refreshMemberCount(tx, conversation.id);
   const event = await conversationForEvent(tx, updated);
-  await enqueueConversationEvent(tx, publisher, chatSubjects.memberRemoved, {
+  await enqueueConversationEvent(tx, publisher, chatEvents.memberRemoved, {
     conversation: event.conversation,
     actorId,
     changedUserIds: [userId],
@@ -142,7 +142,7 @@ export async function updateGroup(ctx: ChatContext, me: string, conversationId: 
     const [updated] = await tx.update(conversations).set({ title }).where(eq(conversations.id, conversationId)).returning();
     if (updated === undefined) throw new Error("conversation vanished under its lock");
     const event = await conversationForEvent(tx, updated);
-    await enqueueConversationEvent(tx, publisher, chatSubjects.conversationUpdated, {
+    await enqueueConversationEvent(tx, publisher, chatEvents.conversationUpdated, {
       conversation: event.conversation,
       actorId: me,
       changedUserIds: [],

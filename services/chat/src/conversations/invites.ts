@@ -8,7 +8,7 @@ import { transactionPublishing } from "@parley/platform";
 import { conversationNotFound, requireAdmin, requireGroup, requireMember } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { enqueueConversationEvent } from "../events/publish.js";
-import { chatSubjects } from "../events/subjects.js";
+import { chatEvents } from "../events/subjects.js";
 import { findMembership, lockConversation, refreshMemberCount } from "../store/conversations.js";
 import { countInviteUse, findInvite, insertInvite, revokeInvite } from "../store/invites.js";
 import { members, type InviteRow } from "../store/schema.js";
@@ -104,7 +104,7 @@ export async function joinByInvite(ctx: ChatContext, me: string, code: string): 
     await countInviteUse(tx, code);
     const updated = await refreshMemberCount(tx, conversation.id);
     const event = await conversationForEvent(tx, updated);
-    await enqueueConversationEvent(tx, publisher, chatSubjects.membersAdded, {
+    await enqueueConversationEvent(tx, publisher, chatEvents.membersAdded, {
       conversation: event.conversation,
       actorId: me,
       changedUserIds: [me],

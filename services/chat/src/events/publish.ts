@@ -7,48 +7,39 @@
  * NOTIFY: the relay only takes what the fast path did not.
  */
 import type { Conversation } from "@parley/gen/parley/chat/v1/conversation_pb";
-import {
-  ConversationEventSchema,
-  MessageEventSchema,
-  ReadReceiptEventSchema,
-} from "@parley/gen/parley/chat/v1/events_pb";
 import { enqueueOutboxEvents, outboxEvent, type CommitPublisher, type Database, type OutboxEvent } from "@parley/platform";
 import { toMessage } from "../mappers.js";
 import { outbox, type MessageRow } from "../store/schema.js";
-import { chatSubjects } from "./subjects.js";
+import { chatEvents } from "./subjects.js";
 
-type MessageSubject = (typeof chatSubjects)["messageCreated" | "messageEdited" | "messageDeleted"];
-type ConversationSubject = (typeof chatSubjects)[
-  | "conversationCreated"
-  | "conversationUpdated"
-  | "membersAdded"
-  | "memberRemoved"];
+type MessageEventType = (typeof chatEvents)["messageCreated" | "messageEdited" | "messageDeleted"];
+type ConversationEventType = (typeof chatEvents)["conversationCreated" | "conversationUpdated" | "membersAdded" | "memberRemoved"];
 
 const fastPathOnly = { notifyRelay: false };
 
 export async function enqueueMessageEvent(
   tx: Database,
   publisher: CommitPublisher,
-  subject: MessageSubject,
+  type: MessageEventType,
   message: MessageRow,
   recipientIds: string[],
 ): Promise<void> {
-  const events = await enqueueOutboxEvents(tx, outbox, subject, MessageEventSchema, [{ message: toMessage(message), recipientIds }], fastPathOnly);
+  const events = await enqueueOutboxEvents(tx, outbox, type, [{ message: toMessage(message), recipientIds }], fastPathOnly);
   publisher.add(message.conversationId, events);
 }
 
 /** A message event encoded for a statement that inserts its outbox row itself (SendMessage). */
-export function messageEvent(subject: MessageSubject, message: Omit<MessageRow, "search">, recipientIds: string[]): OutboxEvent {
-  return outboxEvent(subject, MessageEventSchema, { message: toMessage(message), recipientIds });
+export function messageEvent(type: MessageEventType, message: Omit<MessageRow, "search">, recipientIds: string[]): OutboxEvent {
+  return outboxEvent(type, { message: toMessage(message), recipientIds });
 }
 
 export async function enqueueConversationEvent(
   tx: Database,
   publisher: CommitPublisher,
-  subject: ConversationSubject,
+  type: ConversationEventType,
   event: { conversation: Conversation; actorId: string; changedUserIds: string[]; recipientIds: string[] },
 ): Promise<void> {
-  const events = await enqueueOutboxEvents(tx, outbox, subject, ConversationEventSchema, [event], fastPathOnly);
+  const events = await enqueueOutboxEvents(tx, outbox, type, [event], fastPathOnly);
   publisher.add(event.conversation.id, events);
 }
 
@@ -57,6 +48,6 @@ export async function enqueueReadReceipt(
   publisher: CommitPublisher,
   event: { conversationId: string; userId: string; readSeq: bigint; recipientIds: string[] },
 ): Promise<void> {
-  const events = await enqueueOutboxEvents(tx, outbox, chatSubjects.readUpdated, ReadReceiptEventSchema, [event], fastPathOnly);
+  const events = await enqueueOutboxEvents(tx, outbox, chatEvents.readUpdated, [event], fastPathOnly);
   publisher.add(event.conversationId, events);
 }

@@ -8,7 +8,7 @@ import { eq } from "drizzle-orm";
 import { transactionPublishing, type Database } from "@parley/platform";
 import type { ChatContext } from "../context.js";
 import { enqueueMessageEvent } from "../events/publish.js";
-import { chatSubjects } from "../events/subjects.js";
+import { chatEvents } from "../events/subjects.js";
 import { requireNoBlockInDirect } from "../conversations/social-checks.js";
 import { findConversation, findMembership, memberIds } from "../store/conversations.js";
 import { messages, type MessageRow } from "../store/schema.js";
@@ -42,7 +42,7 @@ export async function editMessage(ctx: ChatContext, me: string, messageId: strin
     const message = await lockOwnMessage(tx, me, messageId);
     if (message.deleted) throw new ConnectError("message has been deleted", Code.FailedPrecondition);
     const edited = await updateMessage(tx, messageId, { text, editedAt: new Date() });
-    await enqueueMessageEvent(tx, publisher, chatSubjects.messageEdited, edited, await memberIds(tx, edited.conversationId));
+    await enqueueMessageEvent(tx, publisher, chatEvents.messageEdited, edited, await memberIds(tx, edited.conversationId));
     return edited;
   });
 }
@@ -53,7 +53,7 @@ export async function deleteMessage(ctx: ChatContext, me: string, messageId: str
     const message = await lockOwnMessage(tx, me, messageId);
     if (message.deleted) return message;
     const tombstone = await updateMessage(tx, messageId, { text: "", deleted: true });
-    await enqueueMessageEvent(tx, publisher, chatSubjects.messageDeleted, tombstone, await memberIds(tx, tombstone.conversationId));
+    await enqueueMessageEvent(tx, publisher, chatEvents.messageDeleted, tombstone, await memberIds(tx, tombstone.conversationId));
     return tombstone;
   });
 }

@@ -24,7 +24,7 @@ import { checkSendAccess, conversationNotFound, requireMember, requireSendAccess
 import type { ChatContext } from "../context.js";
 import { isUniqueViolation } from "../db-errors.js";
 import { enqueueMessageEvent, messageEvent } from "../events/publish.js";
-import { chatSubjects } from "../events/subjects.js";
+import { chatEvents } from "../events/subjects.js";
 import {
   findByClientId,
   findMessage,
@@ -59,7 +59,7 @@ export async function sendMessage(ctx: ChatContext, me: string, input: SendInput
     // Never before the conversation's last activity, so created_at follows seq.
     createdAt: new Date(Math.max(Date.now(), conversation.lastActivityAt.getTime())),
   };
-  const event = messageEvent(chatSubjects.messageCreated, { ...message, editedAt: null, deleted: false }, conversation.memberIds);
+  const event = messageEvent(chatEvents.messageCreated, { ...message, editedAt: null, deleted: false }, conversation.memberIds);
   // Taken before the write: a send committing after this one can only read
   // (or lock) after it, so it takes its slot later.
   const slot = ctx.events.slot(input.conversationId);
@@ -124,7 +124,7 @@ async function sendLocking(ctx: ChatContext, me: string, input: SendInput, forwa
       const inserted = await insertMessageAsMember(tx, { ...newMessage(me, input, forwardOf), seq: next.lastSeq, createdAt: next.lastActivityAt });
       // Removed between the check and the lock: the throw rolls the seq back.
       if (inserted === undefined) throw conversationNotFound();
-      await enqueueMessageEvent(tx, publisher, chatSubjects.messageCreated, inserted.row, inserted.memberIds);
+      await enqueueMessageEvent(tx, publisher, chatEvents.messageCreated, inserted.row, inserted.memberIds);
       return { row: inserted.row, events: [] };
     }),
   );

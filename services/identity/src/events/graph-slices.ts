@@ -15,12 +15,12 @@
  * idempotent, so a second pass costs only traffic (about edges / 2,000
  * events per replica and interval).
  */
-import { SocialGraphSliceEvent_Kind, SocialGraphSliceEventSchema } from "@parley/gen/parley/identity/v1/events_pb";
+import { SocialGraphSliceEvent_Kind } from "@parley/gen/parley/identity/v1/events_pb";
 import { enqueueEvent, type Database } from "@parley/platform";
 import { asc, sql } from "drizzle-orm";
 import type { Logger } from "@parley/platform";
 import { blocks, friendships, outbox } from "../store/schema.js";
-import { subjects } from "./publish.js";
+import { identityEvents } from "./publish.js";
 
 export const SLICE_EDGES = 2_000;
 
@@ -51,7 +51,7 @@ export async function publishGraphSlices(db: Database, sliceEdges = SLICE_EDGES)
           .limit(sliceEdges);
         // A short slice is the last one: its range is open to the end.
         const end = rows.length < sliceEdges ? undefined : rows[rows.length - 1];
-        await enqueueEvent(tx, outbox, subjects.graphSlice, SocialGraphSliceEventSchema, {
+        await enqueueEvent(tx, outbox, identityEvents.graphSlice, {
           kind: k.kind,
           ...(after ? { after } : {}),
           ...(end ? { through: end } : {}),

@@ -2,16 +2,7 @@
  * identity's events. Each is written to the outbox inside the transaction
  * that made the change, so it is published if and only if the change commits.
  */
-import {
-  BlockEventSchema,
-  FriendRequestEventSchema,
-  IdentityEvents,
-  FriendshipEventSchema,
-  RegistrationAttemptedEventSchema,
-  UserDeletedEventSchema,
-  UserRegisteredEventSchema,
-  UserUpdatedEventSchema,
-} from "@parley/gen/parley/identity/v1/events_pb";
+import { IdentityEvents } from "@parley/gen/parley/identity/v1/events_pb";
 import { enqueueEvent, eventCatalog, sealSecret, type Database } from "@parley/platform";
 import type { OrderedPair } from "../domain/pair.js";
 import { toPublicUser } from "../handlers/mappers.js";
@@ -27,19 +18,6 @@ const friendRequestEvents = {
   canceled: identityEvents.friendRequestCanceled,
 } as const;
 
-export const subjects = {
-  userRegistered: identityEvents.userRegistered.subject,
-  verificationRequested: identityEvents.verificationRequested.subject,
-  userUpdated: identityEvents.userUpdated.subject,
-  registrationAttempted: identityEvents.registrationAttempted.subject,
-  userDeleted: identityEvents.userDeleted.subject,
-  friendRequest: (verb: keyof typeof friendRequestEvents) => friendRequestEvents[verb].subject,
-  friendship: (verb: "created" | "removed") => (verb === "created" ? identityEvents.friendshipCreated : identityEvents.friendshipRemoved).subject,
-  block: (verb: "created" | "removed") => (verb === "created" ? identityEvents.blockCreated : identityEvents.blockRemoved).subject,
-  /** Periodic copy of the social graph for projections to reconcile against (graph-slices.ts). */
-  graphSlice: identityEvents.graphSlice.subject,
-} as const;
-
 /**
  * The verification token travels sealed for notification (it builds the link
  * it mails): streams keep events for days and are read by every consumer, so
@@ -52,8 +30,8 @@ export function enqueueVerificationMail(
   verificationToken: string,
   key: Uint8Array,
 ): Promise<unknown> {
-  const subject = kind === "registered" ? subjects.userRegistered : subjects.verificationRequested;
-  return enqueueEvent(tx, outbox, subject, UserRegisteredEventSchema, {
+  const event = kind === "registered" ? identityEvents.userRegistered : identityEvents.verificationRequested;
+  return enqueueEvent(tx, outbox, event, {
     user: toPublicUser(user),
     email: user.email,
     sealedVerificationToken: sealSecret(key, verificationToken, user.id),
@@ -62,23 +40,23 @@ export function enqueueVerificationMail(
 
 /** Register with the address of a verified account: the owner is told, the caller is not. */
 export function enqueueRegistrationAttempted(tx: Database, user: UserRow): Promise<unknown> {
-  return enqueueEvent(tx, outbox, subjects.registrationAttempted, RegistrationAttemptedEventSchema, { userId: user.id, email: user.email });
+  return enqueueEvent(tx, outbox, identityEvents.registrationAttempted, { userId: user.id, email: user.email });
 }
 
 export function enqueueUserDeleted(tx: Database, userId: string): Promise<unknown> {
-  return enqueueEvent(tx, outbox, subjects.userDeleted, UserDeletedEventSchema, { userId });
+  return enqueueEvent(tx, outbox, identityEvents.userDeleted, { userId });
 }
 
 export function enqueueUserUpdated(tx: Database, user: UserRow): Promise<unknown> {
-  return enqueueEvent(tx, outbox, subjects.userUpdated, UserUpdatedEventSchema, { user: toPublicUser(user) });
+  return enqueueEvent(tx, outbox, identityEvents.userUpdated, { user: toPublicUser(user) });
 }
 
 export function enqueueFriendRequest(
   tx: Database,
-  verb: "created" | "accepted" | "rejected" | "canceled",
+  verb: keyof typeof friendRequestEvents,
   request: { id: string; fromUserId: string; toUserId: string },
 ): Promise<unknown> {
-  return enqueueEvent(tx, outbox, subjects.friendRequest(verb), FriendRequestEventSchema, {
+  return enqueueEvent(tx, outbox, friendRequestEvents[verb], {
     requestId: request.id,
     fromUserId: request.fromUserId,
     toUserId: request.toUserId,
@@ -86,12 +64,12 @@ export function enqueueFriendRequest(
 }
 
 export function enqueueFriendship(tx: Database, verb: "created" | "removed", pair: OrderedPair): Promise<unknown> {
-  return enqueueEvent(tx, outbox, subjects.friendship(verb), FriendshipEventSchema, {
+  return enqueueEvent(tx, outbox, verb === "created" ? identityEvents.friendshipCreated : identityEvents.friendshipRemoved, {
     userAId: pair.userAId,
     userBId: pair.userBId,
   });
 }
 
 export function enqueueBlock(tx: Database, verb: "created" | "removed", blockerId: string, blockedId: string): Promise<unknown> {
-  return enqueueEvent(tx, outbox, subjects.block(verb), BlockEventSchema, { blockerId, blockedId });
+  return enqueueEvent(tx, outbox, verb === "created" ? identityEvents.blockCreated : identityEvents.blockRemoved, { blockerId, blockedId });
 }

@@ -4,7 +4,7 @@
  * commits. Every realtime edge node consumes it and closes that session's
  * sockets at once (the edge's periodic token re-check stays as the fallback).
  */
-import { SessionRevokedEventSchema, SessionRevokeReason } from "@parley/gen/parley/identity/v1/events_pb";
+import { SessionRevokeReason } from "@parley/gen/parley/identity/v1/events_pb";
 import { enqueueEvent, type Database } from "@parley/platform";
 import { outbox, type SessionRevokeReason as StoredReason } from "../store/schema.js";
 import { identityEvents } from "./publish.js";
@@ -17,5 +17,5 @@ const REASONS: Record<StoredReason, SessionRevokeReason> = {
 };
 
 export function enqueueSessionRevoked(tx: Database, userId: string, sessionId: string, reason: StoredReason): Promise<unknown> {
-  return enqueueEvent(tx, outbox, SUBJECT_SESSION_REVOKED, SessionRevokedEventSchema, { userId, sessionId, reason: REASONS[reason] });
+  return enqueueEvent(tx, outbox, identityEvents.sessionRevoked, { userId, sessionId, reason: REASONS[reason] });
 }

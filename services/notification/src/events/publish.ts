@@ -4,12 +4,12 @@
  */
 import { enqueueEvents, eventCatalog, type Database } from "@parley/platform";
 import { NotificationEvents } from "@parley/gen/parley/notification/v1/events_pb";
-import { NotificationCreatedEventSchema } from "@parley/gen/parley/notification/v1/notification_pb";
 import { toNotificationMessage } from "../store/notification-message.js";
 import { insertNotifications, type NewNotification } from "../store/notifications.js";
 import { outbox } from "../store/schema.js";
 
-export const NOTIFICATION_CREATED = eventCatalog(NotificationEvents).notificationCreated.subject;
+const notificationCreated = eventCatalog(NotificationEvents).notificationCreated;
+export const NOTIFICATION_CREATED = notificationCreated.subject;
 
 /** Stores the notifications and their events in the caller's transaction; duplicates of an already-handled source event produce neither. */
 export async function createNotifications(tx: Database, items: NewNotification[]): Promise<number> {
@@ -17,8 +17,7 @@ export async function createNotifications(tx: Database, items: NewNotification[]
   await enqueueEvents(
     tx,
     outbox,
-    NOTIFICATION_CREATED,
-    NotificationCreatedEventSchema,
+    notificationCreated,
     rows.map((row) => ({ userId: row.userId, notification: toNotificationMessage(row) })),
   );
   return rows.length;
