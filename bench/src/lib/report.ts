@@ -101,7 +101,8 @@ function stackCpuCell<T extends { cpu: CpuUsage }>(runs: Runs<T> | undefined): s
   return [`server ${server}`, ...backends].join(" + ") + " CPU-s";
 }
 
-const lat = (pick: (s: LatencySummary) => number) => (s: LatencySummary) => (s.count === 0 ? Number.NaN : pick(s));
+// `undefined`: a figure an older report (read by compare) did not record.
+const lat = (pick: (s: LatencySummary) => number) => (s: LatencySummary | undefined) => (s === undefined || s.count === 0 ? Number.NaN : pick(s));
 const ms = (x: number) => (Number.isNaN(x) ? "n/a" : `${n(x, x < 10 ? 1 : 0)} ms`);
 
 export function writeReport(r: BenchReport, dir: string): { md: string; json: string } {
@@ -173,6 +174,7 @@ ${row("send → delivery p99", withRatio(fan, (f) => lat((s) => s.p99Ms)(f.perDe
 ${row("send → last member p50", withRatio(fan, (f) => lat((s) => s.p50Ms)(f.sendToLastDelivery), ms, false))}
 ${row("send → last member p99", withRatio(fan, (f) => lat((s) => s.p99Ms)(f.sendToLastDelivery), ms, false))}
 ${row("send → last member max", (x) => stat(fan(x), (f) => lat((s) => s.maxMs)(f.sendToLastDelivery), ms))}
+${row("send call → ack p50 / p99", (x) => `${stat(fan(x), (f) => lat((s) => s.p50Ms)(f.sendAck), ms)} / ${stat(fan(x), (f) => lat((s) => s.p99Ms)(f.sendAck), ms)}`)}
 ${row("duplicates after dedupe", (x) => stat(fan(x), (f) => f.duplicates, n))}
 ${row("stack CPU (server + backends)", (x) => stackCpuCell(fan(x)))}
 ${row("deliveries per stack CPU-second", withRatio(fan, (f) => f.deliveriesPerCpuSecond, (v) => n(v), true))}

@@ -31,6 +31,8 @@ export interface FanoutResult {
   duplicates: number;
   sendToLastDelivery: LatencySummary;
   perDelivery: LatencySummary;
+  /** Send call → the server's answer (the write committed): tells a slow send path from a slow delivery path. */
+  sendAck: LatencySummary;
   /** Send start → drain end. */
   cpu: CpuUsage;
   /** deliveries / (server + backend CPU-seconds). */
@@ -74,6 +76,7 @@ export async function measureFanout(target: BenchTarget, g: FanoutGroup, o: Benc
   let sendErrors = 0;
   let firstError: string | undefined;
   const inFlight = new Set<Promise<void>>();
+  const sendLatencies: number[] = [];
   const total = Math.round(rate * seconds);
   const meter = startCpuMeter({ generators: pool.generators(), servers: target.servers, backends: target.backends });
   const start = Date.now();
@@ -86,6 +89,7 @@ export async function measureFanout(target: BenchTarget, g: FanoutGroup, o: Benc
     sentAt.set(k, t);
     const p = group
       .send(encodePayload({ k, t, f: "sender" }))
+      .then(() => void sendLatencies.push(nowMs() - t))
       .catch((err: unknown) => {
         sendErrors++;
         firstError ??= err instanceof Error ? err.message : String(err);
@@ -127,6 +131,7 @@ export async function measureFanout(target: BenchTarget, g: FanoutGroup, o: Benc
     duplicates: got.duplicates,
     sendToLastDelivery: summarize(lastDelivery),
     perDelivery: summarizeEncoded(got.latencies),
+    sendAck: summarize(sendLatencies),
     cpu,
     stackCpuSeconds: stackCpu,
     deliveriesPerCpuSecond: stackCpu > 0 ? deliveries / stackCpu : 0,

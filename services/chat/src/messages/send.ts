@@ -7,11 +7,13 @@
  * Usually two round trips: one read (retry lookup, access checks, and the
  * conversation's seq, timestamp, members and row version), then one statement
  * that writes everything if the conversation row is still that version
- * (`insertMessageIfUnchanged`). The event, which carries the seq and the
- * recipients, is encoded in between. When the row changed or is locked (a
- * concurrent send or membership change), and for forwards, the send takes
- * the locking way: seq under the lock, then insert + cursor + recipients,
- * then the outbox row, in one transaction.
+ * (`insertMessagesIfUnchanged`). Sends to one conversation that arrive while
+ * its previous write is in flight share the next statement (send-batches.ts),
+ * so a busy conversation writes many messages per round trip. The event,
+ * which carries the seq and the recipients, is encoded in between. When the
+ * row changed or is locked (another process's send, a membership change),
+ * and for forwards, the send takes the locking way: seq under the lock, then
+ * insert + cursor + recipients, then the outbox row, in one transaction.
  *
  * A concurrent duplicate client id is left to the unique index: the loser's
  * insert fails, its whole write (seq included) rolls back and it answers
@@ -23,16 +25,9 @@ import { transactionPublishing, type Database, type OutboxEvent } from "@parley/
 import { checkSendAccess, conversationNotFound, requireMember, requireSendAccess } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { isUniqueViolation } from "../db-errors.js";
-import { enqueueMessageEvent, messageEvent } from "../events/publish.js";
+import { enqueueMessageEvent } from "../events/publish.js";
 import { chatEvents } from "../events/subjects.js";
-import {
-  findByClientId,
-  findMessage,
-  insertMessageAsMember,
-  insertMessageIfUnchanged,
-  nextSeq,
-  readSendState,
-} from "../store/messages.js";
+import { findByClientId, findMessage, insertMessageAsMember, nextSeq, readSendState, type UnsequencedMessage } from "../store/messages.js";
 import type { MessageRow } from "../store/schema.js";
 
 export interface SendInput {
@@ -53,28 +48,14 @@ export async function sendMessage(ctx: ChatContext, me: string, input: SendInput
   }
   const conversation = state.conversation;
   requireSendAccess(conversation);
-  const message = {
-    ...newMessage(me, input, undefined),
-    seq: conversation.lastSeq + 1n,
-    // Never before the conversation's last activity, so created_at follows seq.
-    createdAt: new Date(Math.max(Date.now(), conversation.lastActivityAt.getTime())),
-  };
-  const event = messageEvent(chatEvents.messageCreated, { ...message, editedAt: null, deleted: false }, conversation.memberIds);
-  // Taken before the write: a send committing after this one can only read
-  // (or lock) after it, so it takes its slot later.
-  const slot = ctx.events.slot(input.conversationId);
-  let sent: SendOutcome | undefined;
+  const { version, lastSeq, lastActivityAt, memberIds } = conversation;
+  let row: MessageRow | undefined;
   try {
-    sent = await answerDuplicate(ctx.db, me, input, async () => {
-      const row = await insertMessageIfUnchanged(ctx.db, message, conversation.version, event);
-      return row === undefined ? undefined : { row, events: [event] };
-    });
-  } finally {
-    if (sent === undefined) slot.cancel();
+    row = await ctx.sendBatches.write(input.conversationId, newMessage(me, input, undefined), { version, lastSeq, lastActivityAt, memberIds });
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
   }
-  if (sent === undefined) return sendLocking(ctx, me, input, undefined);
-  void slot.publish(sent.events);
-  return sent.row;
+  return row ?? sendLocking(ctx, me, input, undefined);
 }
 
 /** Forwards are rare: the checks of the target run alongside the usual ones, then the locking way. */
@@ -98,7 +79,7 @@ function newMessage(
   me: string,
   input: SendInput,
   forwardOf: MessageRow | undefined,
-): Omit<MessageRow, "seq" | "createdAt" | "search" | "editedAt" | "deleted"> {
+): UnsequencedMessage {
   return {
     conversationId: input.conversationId,
     id: randomUUID(),

@@ -41,6 +41,9 @@ export type NewMessage = typeof messages.$inferInsert;
 
 export type SentMessage = Omit<NewMessage, "seq" | "createdAt"> & { seq: bigint; createdAt: Date };
 
+/** A message as a send builds it, before a write gives it its seq and time. */
+export type UnsequencedMessage = Omit<MessageRow, "seq" | "createdAt" | "search" | "editedAt" | "deleted">;
+
 /**
  * The rest of a send, in one round trip, run after nextSeq took the row lock:
  * inserts the message if the sender is (still) a member, advances the
@@ -255,55 +258,108 @@ export async function readSendState(
   };
 }
 
+/** A conversation's state after a batch of sends committed: what the next batch's write is conditional on. */
+export interface ConversationHead {
+  version: string;
+  lastSeq: bigint;
+  lastActivityAt: Date;
+  memberIds: string[];
+}
+
 /**
- * The whole write of a send in one statement, so one round trip and atomic
- * without BEGIN/COMMIT: takes the conversation's row lock, hands out the seq,
- * inserts the message and its outbox row, advances the sender's read cursor.
- * Only if the conversation row is still the version `readSendState` saw
- * (`SendState.version`): the lock is taken with SKIP LOCKED and the xmin
- * checked on the newest version, so neither a send nor a membership change
- * committed in between, nor one in progress; then the seq, timestamp and
- * recipients the caller computed (and encoded into `event`) are exact.
- * Returns undefined, having written nothing, when the row changed or is
- * locked; the caller then sends the locking way.
+ * The whole write of one or more sends to a conversation in one statement,
+ * so one round trip and atomic without BEGIN/COMMIT, however many messages:
+ * takes the conversation's row lock, hands out the seqs (`head.lastSeq + 1 …`
+ * in array order, one timestamp), inserts the messages and their outbox rows,
+ * advances the senders' read cursors. Only if the conversation row is still
+ * the version `head` names (`SendState.version`, or the version a previous
+ * batch returned): the lock is taken with SKIP LOCKED and the xmin checked on
+ * the newest version, so neither a send nor a membership change committed in
+ * between, nor one in progress; then the seqs, timestamp and recipients the
+ * caller computed (and encoded into the events) are exact. Returns each
+ * message's search column and the row's new version (its xmin: the writing
+ * transaction), or undefined, having written nothing, when the row changed or
+ * is locked; the caller then sends the locking way.
  */
-export async function insertMessageIfUnchanged(
+export async function insertMessagesIfUnchanged(
   db: Database,
-  m: SentMessage,
-  version: string,
-  event: OutboxEvent,
-): Promise<MessageRow | undefined> {
-  const seq = m.seq.toString();
-  const createdAt = m.createdAt.toISOString();
-  const payload = Buffer.from(event.payload.buffer, event.payload.byteOffset, event.payload.byteLength);
+  head: Pick<ConversationHead, "version" | "lastSeq">,
+  batch: readonly { message: SentMessage; event: OutboxEvent }[],
+): Promise<{ searches: string[]; version: string } | undefined> {
+  const first = batch[0];
+  if (!first) throw new Error("insertMessagesIfUnchanged needs at least one message");
+  const conversationId = first.message.conversationId;
+  const lastSeq = (head.lastSeq + BigInt(batch.length)).toString();
+  const createdAt = first.message.createdAt.toISOString();
+  const rows = sql.join(
+    batch.map(({ message: m }) => sql`(${m.seq.toString()}::bigint, ${m.id}::uuid, ${m.senderId}::uuid, ${m.clientMessageId}, ${m.text}, ${m.replyToMessageId ?? null}::uuid)`),
+    sql`, `,
+  );
+  const events = sql.join(
+    batch.map(({ event: e }) => sql`(${e.id}, ${e.subject}, ${Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength)}::bytea)`),
+    sql`, `,
+  );
   const result = await db.execute(sql`
     with locked as (
       select id from ${conversations}
-      where id = ${m.conversationId}::uuid and xmin = ${version}::text::xid and last_seq = ${seq}::bigint - 1
+      where id = ${conversationId}::uuid and xmin = ${head.version}::text::xid and last_seq = ${head.lastSeq.toString()}::bigint
       for update skip locked
     ), taken as (
-      update ${conversations} c set last_seq = ${seq}::bigint, last_activity_at = greatest(c.last_activity_at, ${createdAt}::timestamptz)
+      update ${conversations} c set last_seq = ${lastSeq}::bigint, last_activity_at = greatest(c.last_activity_at, ${createdAt}::timestamptz)
       from locked where c.id = locked.id
-      returning c.id
+      returning c.id, c.xmin::text as version
+    ), batch (seq, id, sender_id, client_message_id, text, reply_to_message_id) as (values ${rows}
     ), inserted as (
-      insert into ${messages} (conversation_id, seq, id, sender_id, client_message_id, text, reply_to_message_id,
-        forwarded_from_conversation_id, forwarded_from_message_id, forwarded_from_sender_id, created_at)
-      select taken.id, ${seq}::bigint, ${m.id}::uuid, ${m.senderId}::uuid, ${m.clientMessageId}, ${m.text},
-        ${m.replyToMessageId ?? null}::uuid, ${m.forwardedFromConversationId ?? null}::uuid,
-        ${m.forwardedFromMessageId ?? null}::uuid, ${m.forwardedFromSenderId ?? null}::uuid, ${createdAt}::timestamptz
-      from taken
-      returning search::text as search
+      insert into ${messages} (conversation_id, seq, id, sender_id, client_message_id, text, reply_to_message_id, created_at)
+      select taken.id, batch.seq, batch.id, batch.sender_id, batch.client_message_id, batch.text, batch.reply_to_message_id, ${createdAt}::timestamptz
+      from taken, batch
+      returning seq, search::text as search
     ), read_cursor as (
-      update ${members} set read_seq = greatest(read_seq, ${seq}::bigint)
-      where conversation_id = ${m.conversationId}::uuid and user_id = ${m.senderId}::uuid and exists (select 1 from inserted)
+      update ${members} m set read_seq = greatest(m.read_seq, sent.seq)
+      from (select sender_id, max(seq) as seq from batch group by sender_id) sent
+      where m.conversation_id = ${conversationId}::uuid and m.user_id = sent.sender_id and exists (select 1 from inserted)
     ), queued as (
       insert into ${outbox} (id, subject, payload)
-      select ${event.id}, ${event.subject}, ${payload}::bytea from inserted
+      select e.id, e.subject, e.payload from (values ${events}) as e (id, subject, payload) where exists (select 1 from inserted)
     )
-    select search from inserted`);
+    select (select version from taken) as version,
+      (select coalesce(json_agg(search order by seq), '[]'::json) from inserted)::text as searches`);
   const row = firstRow(result);
-  if (row === undefined) return undefined;
-  const search = row["search"];
-  if (typeof search !== "string") throw new Error("unexpected row from the message insert");
+  const version = row?.["version"];
+  if (row === undefined || typeof version !== "string") return undefined;
+  const searches: unknown = JSON.parse(String(row["searches"]));
+  if (!Array.isArray(searches) || searches.length !== batch.length || !searches.every((s): s is string => typeof s === "string")) {
+    throw new Error("unexpected row from the batched message insert");
+  }
+  return { searches, version };
+}
+
+/** The row as inserted by `insertMessagesIfUnchanged`. */
+export function sentMessageRow(m: SentMessage, search: string): MessageRow {
   return newMessageRow(m, search);
+}
+
+/**
+ * Takes the conversation's row lock (waiting for it) and reads its head. Two
+ * statements: one that waited for a lock reads with the snapshot it started
+ * with, so the members are read by a second one, after the lock, to see those
+ * a transaction committed while this one waited. Undefined if the
+ * conversation is gone.
+ */
+export async function lockConversationHead(tx: Database, conversationId: string): Promise<ConversationHead | undefined> {
+  const [locked] = await tx.select({ id: conversations.id }).from(conversations).where(eq(conversations.id, conversationId)).for("update");
+  if (locked === undefined) return undefined;
+  const row = firstRow(
+    await tx.execute(sql`
+      select c.last_seq::text as last_seq, (extract(epoch from c.last_activity_at) * 1000)::float8 as last_activity_ms, c.xmin::text as version,
+        (select coalesce(json_agg(user_id), '[]'::json) from ${members} where conversation_id = c.id)::text as member_ids
+      from ${conversations} c where c.id = ${conversationId}::uuid`),
+  );
+  if (row === undefined) return undefined;
+  const ids: unknown = JSON.parse(String(row["member_ids"]));
+  const lastActivityMs = Number(row["last_activity_ms"]);
+  if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === "string") || !Number.isFinite(lastActivityMs)) {
+    throw new Error("unexpected row from the conversation head query");
+  }
+  return { version: String(row["version"]), lastSeq: BigInt(String(row["last_seq"])), lastActivityAt: new Date(lastActivityMs), memberIds: ids };
 }
