@@ -70,8 +70,12 @@ describe("pglite in a worker thread", () => {
   });
 
   it("keeps the SQLSTATE and constraint of a failed statement", async () => {
-    const err = await handle.db.execute(sql`insert into items values (1, 'duplicate')`).catch((e: unknown) => e as Error & { cause?: Record<string, unknown> });
+    const err: unknown = await handle.db.execute(sql`insert into items values (1, 'duplicate')`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
-    expect(err?.cause).toMatchObject({ code: "23505", constraint: "items_pkey" });
+    // drizzle wraps the driver's error; services read the SQLSTATE from the cause.
+    expect((err as Error).cause).toMatchObject({ code: "23505", constraint: "items_pkey" });
   });
 });
