@@ -70,12 +70,8 @@ describe("pglite in a worker thread", () => {
   });
 
   it("keeps the SQLSTATE and constraint of a failed statement", async () => {
-    const err: unknown = await handle.db.execute(sql`insert into items values (1, 'duplicate')`).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await handle.db.execute(sql`insert into items values (1, 'duplicate')`).catch((e: unknown) => e as Error & { cause?: Record<string, unknown> });
     expect(err).toBeInstanceOf(Error);
-    // drizzle wraps the driver's error; services read the SQLSTATE from the cause.
-    expect((err as Error).cause).toMatchObject({ code: "23505", constraint: "items_pkey" });
+    expect(err?.cause).toMatchObject({ code: "23505", constraint: "items_pkey" });
   });
 });
