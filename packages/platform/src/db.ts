@@ -2,7 +2,8 @@
  * Drizzle over `pg` (DATABASE_URL) or PGlite (embedded; same SQL and
  * migrations). pg_trgm is available in both, so services can rely on it.
  */
-import type { PGlite } from "@electric-sql/pglite";
+import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { sql } from "drizzle-orm";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
@@ -12,8 +13,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import type { Logger } from "pino";
-import { openPgliteClient } from "./pglite-open.js";
-import { PgliteThreadClient } from "./pglite-thread/client.js";
+import { dropInitdbSnapshot, readInitdbSnapshot, saveInitdbSnapshot } from "./pglite-snapshot.js";
 import { redactUrl } from "./redact.js";
 import type { Database, DatabaseHandle } from "./types.js";
 
@@ -271,17 +271,44 @@ function createPgListener(url: string, logger: Logger) {
 }
 
 /**
- * PGlite in a worker thread, so WASM Postgres never blocks the event loop
- * that serves sockets and RPCs; in this thread only if the worker cannot
- * start (the database itself failing to open fails the same way in both).
+ * Postgres' default 128 MB of shared buffers is most of an idle embedded
+ * process's RSS once touched, and for an in-memory database it caches pages
+ * that already live in memory (PGlite's file system). 16 MB holds a dev
+ * instance's hot tables.
  */
-async function openPgliteOffThread(path: string | undefined, logger: Logger): Promise<PgliteThreadClient | PGlite> {
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
+
+async function createPglite(path: string | undefined, snapshot: Blob | undefined): Promise<PGlite> {
+  return PGlite.create({
+    ...(path ? { dataDir: path } : {}),
+    ...(snapshot ? { loadDataDir: snapshot } : {}),
+    extensions: { pg_trgm },
+    startParams: PGLITE_START_PARAMS,
+  });
+}
+
+/**
+ * Its own function so the 40 MB snapshot is not kept alive by the closures of
+ * the handle (they would share this scope).
+ */
+async function openPgliteClient(path: string | undefined, logger: Logger): Promise<PGlite> {
+  // Only in-memory databases start from the snapshot; a data directory on disk runs initdb once, ever.
+  let snapshot = path ? undefined : await readInitdbSnapshot(logger);
+  let client: PGlite;
   try {
-    return await PgliteThreadClient.open({ path, logLevel: logger.level });
+    client = await createPglite(path, snapshot).catch(async (err: unknown) => {
+      if (!snapshot) throw err;
+      logger.warn({ err }, "pglite initdb snapshot did not load; dropping it and running initdb");
+      snapshot = undefined;
+      await dropInitdbSnapshot();
+      return createPglite(path, undefined);
+    });
   } catch (err) {
-    logger.warn({ err }, "pglite worker thread did not start; running PGlite on the main thread");
-    return openPgliteClient(path, logger);
+    throw new Error(`db: cannot open PGlite at ${path ?? "memory"}`, { cause: err });
   }
+  // initdb ran: save its result for the next in-memory start.
+  if (!path && !snapshot) await saveInitdbSnapshot(client, logger);
+  return client;
 }
 
 async function openPglite(dataDir: string, parentLogger: Logger): Promise<DatabaseHandle> {
@@ -291,11 +318,9 @@ async function openPglite(dataDir: string, parentLogger: Logger): Promise<Databa
     await mkdir(dataDir, { recursive: true });
     path = join(dataDir, "pglite");
   }
-  const client = await openPgliteOffThread(path, logger);
-  logger.debug({ path: path ?? "memory", thread: client instanceof PgliteThreadClient }, "pglite opened");
-  // drizzle's driver is typed to the PGlite class; the thread client has the part of it drizzle calls.
-  const drizzleClient = client as unknown as PGlite;
-  const db = drizzlePglite({ client: drizzleClient }) as unknown as Database;
+  const client = await openPgliteClient(path, logger);
+  logger.debug({ path: path ?? "memory" }, "pglite opened");
+  const db = drizzlePglite({ client }) as unknown as Database;
   // PGlite is one connection, but two migrate() calls could still interleave their statements.
   let migrations: Promise<unknown> = Promise.resolve();
 
@@ -307,7 +332,7 @@ async function openPglite(dataDir: string, parentLogger: Logger): Promise<Databa
         try {
           await db.execute(sql.raw(`create schema if not exists ${quoteIdent(schema)}`));
           await db.execute(sql.raw("create extension if not exists pg_trgm"));
-          await migratePglite(drizzlePglite({ client: drizzleClient }), { migrationsFolder, migrationsSchema: schema, migrationsTable: MIGRATIONS_TABLE });
+          await migratePglite(drizzlePglite({ client }), { migrationsFolder, migrationsSchema: schema, migrationsTable: MIGRATIONS_TABLE });
         } catch (err) {
           throw new Error(`db: migrating schema ${schema} from ${migrationsFolder} failed`, { cause: err });
         }
