@@ -13,6 +13,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import type { Logger } from "pino";
+import { dropInitdbSnapshot, readInitdbSnapshot, saveInitdbSnapshot } from "./pglite-snapshot.js";
 import { redactUrl } from "./redact.js";
 import type { Database, DatabaseHandle } from "./types.js";
 
@@ -269,6 +270,47 @@ function createPgListener(url: string, logger: Logger) {
   };
 }
 
+/**
+ * Postgres' default 128 MB of shared buffers is most of an idle embedded
+ * process's RSS once touched, and for an in-memory database it caches pages
+ * that already live in memory (PGlite's file system). 16 MB holds a dev
+ * instance's hot tables.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
+
+async function createPglite(path: string | undefined, snapshot: Blob | undefined): Promise<PGlite> {
+  return PGlite.create({
+    ...(path ? { dataDir: path } : {}),
+    ...(snapshot ? { loadDataDir: snapshot } : {}),
+    extensions: { pg_trgm },
+    startParams: PGLITE_START_PARAMS,
+  });
+}
+
+/**
+ * Its own function so the 40 MB snapshot is not kept alive by the closures of
+ * the handle (they would share this scope).
+ */
+async function openPgliteClient(path: string | undefined, logger: Logger): Promise<PGlite> {
+  // Only in-memory databases start from the snapshot; a data directory on disk runs initdb once, ever.
+  let snapshot = path ? undefined : await readInitdbSnapshot(logger);
+  let client: PGlite;
+  try {
+    client = await createPglite(path, snapshot).catch(async (err: unknown) => {
+      if (!snapshot) throw err;
+      logger.warn({ err }, "pglite initdb snapshot did not load; dropping it and running initdb");
+      snapshot = undefined;
+      await dropInitdbSnapshot();
+      return createPglite(path, undefined);
+    });
+  } catch (err) {
+    throw new Error(`db: cannot open PGlite at ${path ?? "memory"}`, { cause: err });
+  }
+  // initdb ran: save its result for the next in-memory start.
+  if (!path && !snapshot) await saveInitdbSnapshot(client, logger);
+  return client;
+}
+
 async function openPglite(dataDir: string, parentLogger: Logger): Promise<DatabaseHandle> {
   const logger = parentLogger.child({ component: "db", kind: "pglite" });
   let path: string | undefined;
@@ -276,12 +318,7 @@ async function openPglite(dataDir: string, parentLogger: Logger): Promise<Databa
     await mkdir(dataDir, { recursive: true });
     path = join(dataDir, "pglite");
   }
-  let client: PGlite;
-  try {
-    client = await PGlite.create({ ...(path ? { dataDir: path } : {}), extensions: { pg_trgm } });
-  } catch (err) {
-    throw new Error(`db: cannot open PGlite at ${path ?? "memory"}`, { cause: err });
-  }
+  const client = await openPgliteClient(path, logger);
   logger.debug({ path: path ?? "memory" }, "pglite opened");
   const db = drizzlePglite({ client }) as unknown as Database;
   // PGlite is one connection, but two migrate() calls could still interleave their statements.
