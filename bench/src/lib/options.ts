@@ -25,8 +25,8 @@ export interface BenchOptions {
   capacitySockets: number;
   /**
    * Idle time before each capacity reading (after the warm-up, after the N sockets connected).
-   * Connect-time garbage (the RPCs, bus and store calls each open makes) survives ordinary
-   * GCs for some 30 s in Node 20, so a short idle measures the connect burst, not idle sockets.
+   * Connect-time garbage (the RPCs, bus and store calls each open makes) often survives forced
+   * major GCs for tens of seconds in Node 20, so a short idle partly measures the connect burst.
    */
   capacityIdleSeconds: number;
   fanoutMembers: number;
