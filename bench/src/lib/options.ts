@@ -23,6 +23,12 @@ export interface BenchOptions {
   /** The ramp's latency budget: p99 send → last member under this. */
   p99BudgetMs: number;
   capacitySockets: number;
+  /**
+   * Idle time before each capacity reading (after the warm-up, after the N sockets connected).
+   * Connect-time garbage (the RPCs, bus and store calls each open makes) often survives forced
+   * major GCs for tens of seconds in Node 20, so a short idle partly measures the connect burst.
+   */
+  capacityIdleSeconds: number;
   fanoutMembers: number;
   fanoutRate: number;
   fanoutSeconds: number;
@@ -50,6 +56,7 @@ export interface BenchOptions {
 
 const QUICK = {
   capacitySockets: 1000,
+  capacityIdleSeconds: 3,
   fanoutMembers: 200,
   fanoutRate: 100,
   fanoutSeconds: 5,
@@ -64,6 +71,7 @@ const QUICK = {
 };
 const FULL: typeof QUICK = {
   capacitySockets: 19_000,
+  capacityIdleSeconds: 3,
   fanoutMembers: 1000,
   fanoutRate: 100,
   fanoutSeconds: 30,

@@ -30,7 +30,6 @@ export interface CapacityResult {
 }
 
 const MiB = 1024 * 1024;
-const IDLE_MS = 3_000;
 /** Sockets opened and closed before the first reading, so code paths run once (JIT, lazy modules, pools) are not billed to the N sockets. */
 const WARMUP_SOCKETS = 50;
 /**
@@ -73,6 +72,8 @@ export async function runCapacity(target: BenchTarget, o: BenchOptions): Promise
   } finally {
     await warm.stop();
   }
+  const idleMs = o.capacityIdleSeconds * 1000;
+  await sleep(idleMs);
   const rssBefore = await settledRss(target, pid);
   const pool = WorkerPool.start(clients, o.socketsPerWorker);
   try {
@@ -80,7 +81,7 @@ export async function runCapacity(target: BenchTarget, o: BenchOptions): Promise
     const c = await pool.connect(target.driver, o.client, target.apiUrl, loopbackAddresses(o.localAddresses), o.connectConcurrency, 300_000);
     // Idle for a moment: sockets that the server drops after the handshake show up here, and
     // the server's allocations settle before RSS is read.
-    await sleep(IDLE_MS);
+    await sleep(idleMs);
     const cpu = meter.stop();
     const rssAfterNoGc = rssBytes(pid);
     const rssAfter = await settledRss(target, pid);

@@ -43,6 +43,29 @@ describe("tokens on sockets", () => {
     // Closed by the pushed session.revoked event, or by the periodic re-check if that came first (tokenCheckMs is 100 ms here).
     expect(rt.errors).toContainEqual({ code: "unauthenticated", message: expect.stringMatching(/^(session revoked: logged out|access token revoked)$/), closeCode: 4401 });
   });
+
+  it("the periodic re-check closes only the socket whose session was revoked, also without a revocation event", async () => {
+    // Revoked straight in the store (no session.revoked event): only the batched re-check can find it,
+    // and the batch it falls in also holds sockets that must stay open.
+    const sockets = await Promise.all(
+      ["0003", "0004", "0005"].map(async (n) => {
+        const token = await h.tp.mintAccessToken(`3f1c7a8e-0000-4000-8000-00000000${n}`, { sessionId: `recheck-${n}` });
+        const ws = open(["parley.v1.proto", AUTH_SUBPROTOCOL_PREFIX + token]);
+        await waitFor(() => ws.frames.some((f) => f.kind.case === "welcome"));
+        ws.send({ kind: { case: "hello", value: { cursors: {} } } });
+        await waitFor(() => ws.frames.some((f) => f.kind.case === "syncComplete"));
+        let closed = false;
+        void ws.closed.then(() => (closed = true));
+        return { ws, isClosed: () => closed };
+      }),
+    );
+    await h.deps.revocations.revoke("sid:recheck-0004", Date.now() + 60_000);
+    expect(await sockets[1]!.ws.closed).toEqual({ code: 4401, reason: "access token revoked" });
+    // Several more re-check rounds (tokenCheckMs is 100 ms here): the others are left alone.
+    await new Promise((r) => setTimeout(r, 500));
+    expect([sockets[0]!.isClosed(), sockets[2]!.isClosed()]).toEqual([false, false]);
+    for (const s of sockets) s.ws.close();
+  });
 });
 
 describe("bad frames", () => {
