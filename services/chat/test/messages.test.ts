@@ -111,8 +111,10 @@ describe("SendMessage", () => {
     const senders = [await h.user(), await h.user()];
     const id = await group(senders[0]!, senders.slice(1));
     const writes = async (): Promise<{ statements: number; messages: number }> => {
-      const metric = (await h.platform.deps.metrics.getSingleMetric("chat_send_batch_messages")?.get())?.values ?? [];
-      const sum = (suffix: string) => metric.filter((v) => v.metricName === `chat_send_batch_messages${suffix}`).reduce((n, v) => n + v.value, 0);
+      const json = await h.platform.deps.metrics.getMetricsAsJSON();
+      // A histogram's values carry the series name (`…_count`, `…_sum`, `…_bucket`).
+      const values = (json.find((m) => m.name === "chat_send_batch_messages")?.values ?? []) as { metricName?: string; value: number }[];
+      const sum = (suffix: string) => values.filter((v) => v.metricName === `chat_send_batch_messages${suffix}`).reduce((n, v) => n + v.value, 0);
       return { statements: sum("_count"), messages: sum("_sum") };
     };
     const before = await writes();
