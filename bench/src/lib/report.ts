@@ -200,7 +200,7 @@ ${row("stack CPU (server + backends)", (x) => stackCpuCell(dir(x)))}
 ${row("deliveries per stack CPU-second", withRatio(dir, (d) => d.deliveriesPerCpuSecond, (v) => n(v), true))}
 ${row("load generator CPU (senders included)", (x) => generatorCell(dir(x)))}
 
-` : ""}${ran((x) => x.capacity.length) ? `## (a) Idle sockets — ${n(o.capacitySockets)} authenticated sockets on one node, RSS after GC (${n(o.capacityIdleSeconds)} s idle before each reading)
+` : ""}${ran((x) => x.capacity.length) ? `## (a) Idle sockets — ${n(o.capacitySockets)} authenticated sockets on one node, RSS after GC (${n(o.capacityIdleSeconds ?? 3)} s idle before each reading)
 ${head}
 ${row("sockets held", (x) => `${stat(cap(x), (c) => c.held, n)} / ${n(o.capacitySockets)}${okRuns(cap(x)).some((c) => c.failed) ? ` (failed: ${okRuns(cap(x)).find((c) => c.firstError)?.firstError ?? ""})` : ""}`)}
 ${row("time to connect all", (x) => stat(cap(x), (c) => c.connectSeconds, (v) => `${n(v, 1)} s`))}

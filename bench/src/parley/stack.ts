@@ -108,14 +108,19 @@ export async function startParley(o: BenchOptions, variant: "backends" | "embedd
       return mapLimit(Array.from({ length: n }, (_, i) => base + i), 8, (i) => registerUser(i));
     },
     async group(members): Promise<GroupHandle> {
-      const ownerToken = (await mintUser()).token;
+      // The first member creates the group and sends, so a group of M members has M sockets to
+      // deliver to (the sender's own devices get its messages too) and stays within the product's
+      // group cap (1,000 members).
+      const [first, ...rest] = members;
+      if (!first) throw new Error("a fan-out group needs at least one member");
+      const ownerToken = first.token;
       const owner = api(ownerToken);
       const created = await owner.conversations.createGroup({ title: "bench fan-out", memberIds: [] });
       const room = created.conversation?.id;
       if (!room) throw new Error("createGroup returned no conversation");
       const invite = await owner.conversations.createInvite({ conversationId: room, maxUses: 0 });
       const code = invite.invite?.code ?? "";
-      await mapLimit(members, 16, (m) => api(m.token).conversations.joinByInvite({ code }));
+      await mapLimit(rest, 16, (m) => api(m.token).conversations.joinByInvite({ code }));
       // The group's sender is the runner itself: a plain keep-alive HTTP POST per message (light/http.ts).
       return {
         room,
