@@ -125,6 +125,21 @@ describe("SendMessage", () => {
     expect(after.statements - before.statements).toBeLessThan(200);
   }, 60_000);
 
+  it("reads a conversation's members only when its row changed since the members this process knows", async () => {
+    const [a, b, c] = [await h.user(), await h.user(), await h.user()];
+    const id = await group(a, [b]);
+    await h.befriend(a, c);
+    const db = h.platform.deps.database.db;
+    const first = (await readSendState(db, id, b.id, randomUUID(), undefined)).conversation!;
+    expect(first.memberIds.sort()).toEqual([a.id, b.id].sort());
+    // The same version: the known list is taken as is (a stand-in shows it was not read again).
+    const standIn = { version: first.version, memberIds: ["known"] };
+    expect((await readSendState(db, id, b.id, randomUUID(), undefined, standIn)).conversation!.memberIds).toEqual(["known"]);
+    // A membership change moves the row on: the members are read again and include the new one.
+    await a.conversations.addMembers({ conversationId: id, userIds: [c.id] });
+    expect((await readSendState(db, id, b.id, randomUUID(), undefined, standIn)).conversation!.memberIds.sort()).toEqual([a.id, b.id, c.id].sort());
+  });
+
   it("does not write a send whose read predates a membership change; the send then takes the lock and reaches the new member", async () => {
     const [a, b, c] = [await h.user(), await h.user(), await h.user()];
     const id = await group(a, [b]);

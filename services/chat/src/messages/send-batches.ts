@@ -18,7 +18,7 @@ import type { Database, OutboxEvent, OutboxFastPath } from "@parley/platform";
 import { Histogram, type Registry } from "prom-client";
 import { messageEvent } from "../events/publish.js";
 import { chatEvents } from "../events/subjects.js";
-import { insertMessagesIfUnchanged, lockConversationHead, sentMessageRow, type ConversationHead, type SentMessage, type UnsequencedMessage } from "../store/messages.js";
+import { insertMessagesIfUnchanged, lockConversationHead, sentMessageRow, type ConversationHead, type KnownMembers, type SentMessage, type UnsequencedMessage } from "../store/messages.js";
 import type { MessageRow } from "../store/schema.js";
 
 /** A statement carries at most this many messages (about 7 parameters each). */
@@ -62,7 +62,12 @@ function sendBatchHistogram(metrics: Registry): Histogram<"path"> {
   });
 }
 
+/** Conversations whose last known members are kept for `knownMembers` (an LRU: the oldest is dropped). */
+const KNOWN_MEMBERS_CAPACITY = 10_000;
+
 export interface SendBatches {
+  /** The members of the newest version of the conversation's row this process wrote or read, if it has them. */
+  knownMembers(conversationId: string): KnownMembers | undefined;
   /** Resolves with the written row, or undefined when the caller must write it the locking way. */
   write(conversationId: string, message: QueuedSend["message"], seen: ConversationHead): Promise<MessageRow | undefined>;
 }
@@ -70,6 +75,12 @@ export interface SendBatches {
 export function createSendBatches(sharedDb: Database, events: OutboxFastPath, metrics: Registry): SendBatches {
   const batchSize = sendBatchHistogram(metrics);
   const queues = new Map<string, ConversationQueue>();
+  const known = new Map<string, KnownMembers>();
+  const remember = (conversationId: string, head: ConversationHead): void => {
+    known.delete(conversationId);
+    known.set(conversationId, { version: head.version, memberIds: head.memberIds });
+    if (known.size > KNOWN_MEMBERS_CAPACITY) known.delete(known.keys().next().value!);
+  };
 
   /**
    * One attempt: the write conditional on `head`. Returns undefined, having
@@ -106,6 +117,7 @@ export function createSendBatches(sharedDb: Database, events: OutboxFastPath, me
       settle() {
         batchSize.observe({ path: db === sharedDb ? "conditional" : "locked" }, rows.length);
         queue.head = { ...head, version, lastSeq: head.lastSeq + BigInt(rows.length), lastActivityAt: rows.length > 0 ? createdAt : head.lastActivityAt };
+        remember(conversationId, queue.head);
         void slot.publish(rows.map((r) => r.event));
         rows.forEach((r, i) => writable[i]!.settle(sentMessageRow(r.message, searches[i]!)));
         for (const send of batch) if (!members.has(send.message.senderId)) send.settle(undefined);
@@ -163,6 +175,7 @@ export function createSendBatches(sharedDb: Database, events: OutboxFastPath, me
   }
 
   return {
+    knownMembers: (conversationId) => known.get(conversationId),
     write(conversationId, message, seen) {
       let queue = queues.get(conversationId);
       if (!queue) queues.set(conversationId, (queue = { waiting: [], writing: false, head: undefined }));

@@ -41,7 +41,8 @@ export interface SendInput {
 
 export async function sendMessage(ctx: ChatContext, me: string, input: SendInput): Promise<MessageRow> {
   if (input.forwardMessageId !== undefined) return sendForward(ctx, me, input, input.forwardMessageId);
-  const state = await readSendState(ctx.db, input.conversationId, me, input.clientMessageId, input.replyToMessageId);
+  const known = ctx.sendBatches.knownMembers(input.conversationId);
+  const state = await readSendState(ctx.db, input.conversationId, me, input.clientMessageId, input.replyToMessageId, known);
   if (state.earlierConversationId !== undefined) {
     const earlier = await earlierSend(ctx.db, me, input);
     if (earlier !== undefined) return earlier;
