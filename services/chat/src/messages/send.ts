@@ -21,7 +21,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { transactionPublishing, type Database, type OutboxEvent } from "@parley/platform";
+import { transactionPublishing, type Database } from "@parley/platform";
 import { checkSendAccess, conversationNotFound, requireMember, requireSendAccess } from "../access.js";
 import type { ChatContext } from "../context.js";
 import { isUniqueViolation } from "../db-errors.js";
@@ -49,13 +49,8 @@ export async function sendMessage(ctx: ChatContext, me: string, input: SendInput
   }
   const conversation = state.conversation;
   requireSendAccess(conversation);
-  const { version, lastSeq, lastActivityAt, memberIds } = conversation;
-  let row: MessageRow | undefined;
-  try {
-    row = await ctx.sendBatches.write(input.conversationId, newMessage(me, input, undefined), { version, lastSeq, lastActivityAt, memberIds });
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-  }
+  // Undefined: not written in a batch (the row moved on, a duplicate client id, …); the locking way sorts it out.
+  const row = await ctx.sendBatches.write(input.conversationId, newMessage(me, input, undefined), conversation);
   return row ?? sendLocking(ctx, me, input, undefined);
 }
 
@@ -99,7 +94,7 @@ function newMessage(
  * access checks have passed already (membership is checked again under the lock).
  */
 async function sendLocking(ctx: ChatContext, me: string, input: SendInput, forwardOf: MessageRow | undefined): Promise<MessageRow> {
-  const sent = await answerDuplicate<SendOutcome>(ctx.db, me, input, () =>
+  return answerDuplicate(ctx.db, me, input, () =>
     transactionPublishing(ctx.db, ctx.events, async (tx, publisher) => {
       const next = await nextSeq(tx, input.conversationId);
       if (next === undefined) throw conversationNotFound();
@@ -107,16 +102,9 @@ async function sendLocking(ctx: ChatContext, me: string, input: SendInput, forwa
       // Removed between the check and the lock: the throw rolls the seq back.
       if (inserted === undefined) throw conversationNotFound();
       await enqueueMessageEvent(tx, publisher, chatEvents.messageCreated, inserted.row, inserted.memberIds);
-      return { row: inserted.row, events: [] };
+      return inserted.row;
     }),
   );
-  return sent.row;
-}
-
-/** A committed send and the events to publish for it (none when it answers with an earlier send). */
-interface SendOutcome {
-  row: MessageRow;
-  events: OutboxEvent[];
 }
 
 /**
@@ -124,19 +112,14 @@ interface SendOutcome {
  * conversation), the write rolled back as a whole (no seq used), so answers
  * like a retry.
  */
-async function answerDuplicate<T extends SendOutcome | undefined>(
-  db: Database,
-  me: string,
-  input: SendInput,
-  write: () => Promise<T>,
-): Promise<T | SendOutcome> {
+async function answerDuplicate(db: Database, me: string, input: SendInput, write: () => Promise<MessageRow>): Promise<MessageRow> {
   try {
     return await write();
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const winner = await earlierSend(db, me, input);
     if (winner === undefined) throw error;
-    return { row: winner, events: [] };
+    return winner;
   }
 }
 

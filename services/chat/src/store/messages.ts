@@ -77,11 +77,8 @@ export async function insertMessageAsMember(
   const row = firstRow(result);
   if (row === undefined) return undefined;
   const search = row["search"];
-  const ids: unknown = JSON.parse(String(row["member_ids"]));
-  if (typeof search !== "string" || !Array.isArray(ids) || !ids.every((id): id is string => typeof id === "string")) {
-    throw new Error("unexpected row from the message insert");
-  }
-  return { row: newMessageRow(m, search), memberIds: ids };
+  if (typeof search !== "string") throw new Error("unexpected row from the message insert");
+  return { row: newMessageRow(m, search), memberIds: memberIdsOf(row["member_ids"], "message insert") };
 }
 
 /** The row as inserted: column defaults make a new message neither edited nor deleted. */
@@ -199,24 +196,11 @@ export interface SendState {
   /** Conversation of an earlier message with this client id, if any. */
   earlierConversationId: string | undefined;
   /** Undefined when the conversation does not exist. */
-  conversation:
-    | {
-        member: boolean;
-        blocked: boolean;
-        replyFound: boolean;
-        lastSeq: bigint;
-        lastActivityAt: Date;
-        version: string;
-        memberIds: string[];
-      }
-    | undefined;
+  conversation: (ConversationHead & { member: boolean; blocked: boolean; replyFound: boolean }) | undefined;
 }
 
 /** Members of a conversation at one version of its row (members change only with the row). */
-export interface KnownMembers {
-  version: string;
-  memberIds: string[];
-}
+export type KnownMembers = Pick<ConversationHead, "version" | "memberIds">;
 
 /**
  * `known`: the members this process already holds for a version of the row;
@@ -252,23 +236,30 @@ export async function readSendState(
   const earlier = row["earlier_conversation_id"];
   const earlierConversationId = typeof earlier === "string" ? earlier : undefined;
   if (row["found"] !== true) return { earlierConversationId, conversation: undefined };
-  const ids: unknown = row["member_ids"] === null && known !== undefined ? known.memberIds : JSON.parse(String(row["member_ids"]));
-  const lastActivityMs = Number(row["last_activity_ms"]);
-  if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === "string") || !Number.isFinite(lastActivityMs)) {
-    throw new Error("unexpected row from the send state query");
-  }
+  const memberIds = row["member_ids"] === null && known !== undefined ? known.memberIds : memberIdsOf(row["member_ids"], "send state query");
   return {
     earlierConversationId,
     conversation: {
       member: row["member"] === true,
       blocked: row["blocked"] === true,
       replyFound: row["reply_found"] === true,
-      lastSeq: BigInt(String(row["last_seq"])),
-      lastActivityAt: new Date(lastActivityMs),
-      version: String(row["version"]),
-      memberIds: ids,
+      ...headOf(row, memberIds, "send state query"),
     },
   };
+}
+
+/** The `member_ids` column (json_agg of user ids, as text); throws naming the query on anything else. */
+function memberIdsOf(value: unknown, query: string): string[] {
+  const ids: unknown = JSON.parse(String(value));
+  if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === "string")) throw new Error(`unexpected member_ids from the ${query}`);
+  return ids;
+}
+
+/** A row's `version`, `last_seq` and `last_activity_ms` columns with the members, as a head. */
+function headOf(row: Record<string, unknown>, memberIds: string[], query: string): ConversationHead {
+  const lastActivityMs = Number(row["last_activity_ms"]);
+  if (!Number.isFinite(lastActivityMs)) throw new Error(`unexpected last_activity_ms from the ${query}`);
+  return { version: String(row["version"]), lastSeq: BigInt(String(row["last_seq"])), lastActivityAt: new Date(lastActivityMs), memberIds };
 }
 
 /** A conversation's state after a batch of sends committed: what the next batch's write is conditional on. */
@@ -369,10 +360,5 @@ export async function lockConversationHead(tx: Database, conversationId: string)
       from ${conversations} c where c.id = ${conversationId}::uuid`),
   );
   if (row === undefined) return undefined;
-  const ids: unknown = JSON.parse(String(row["member_ids"]));
-  const lastActivityMs = Number(row["last_activity_ms"]);
-  if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === "string") || !Number.isFinite(lastActivityMs)) {
-    throw new Error("unexpected row from the conversation head query");
-  }
-  return { version: String(row["version"]), lastSeq: BigInt(String(row["last_seq"])), lastActivityAt: new Date(lastActivityMs), memberIds: ids };
+  return headOf(row, memberIdsOf(row["member_ids"], "conversation head query"), "conversation head query");
 }
