@@ -1,9 +1,11 @@
 # Parley — the two commands a newcomer needs:
 #   make dev    the whole product in one process (embedded backends), web UI on :8080
 #   make test   the whole suite: contracts, types, tests on embedded AND real backends, browser
+#   make build  compiled services (dist/) + web client (web/dist): what the image runs
+#   make cluster / make cluster-down   every service apart (2 replicas each) behind nginx, from the build
 SHELL := /usr/bin/env bash
 
-.PHONY: setup gen dev test check typecheck test-embedded test-real test-browser bench
+.PHONY: setup gen dev build cluster cluster-down test check typecheck test-embedded test-real test-browser bench
 
 setup:
 	@scripts/setup.sh
@@ -13,6 +15,9 @@ gen: setup
 
 dev: setup
 	pnpm dev
+
+build: setup
+	pnpm build
 
 check: setup
 	scripts/check-contracts.sh

@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["packages/*/test/**/*.test.ts", "services/*/test/**/*.test.ts", "tests/e2e/**/*.test.ts", "tests/distributed/**/*.test.ts"],
+    // Builds dist/ for the distributed tests (real backends only).
+    globalSetup: ["tests/distributed/support/global-build.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",

@@ -17,6 +17,7 @@ import {
   createPlatform,
   loadConfig,
   startServer,
+  webConfigModule,
   type PlatformDeps,
   type ServiceModule,
 } from "@parley/platform";
@@ -25,7 +26,6 @@ import { createIdentityService } from "@parley/identity";
 import { createChatService } from "@parley/chat";
 import { createNotificationService } from "@parley/notification";
 import { createRealtimeService } from "@parley/realtime";
-import { webConfigModule } from "./web-config.js";
 
 export interface EmbeddedOptions {
   /** Overrides on top of process.env (e.g. { DATA_DIR: "memory" }). */

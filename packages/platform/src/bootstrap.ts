@@ -8,6 +8,7 @@ import { createBus } from "./bus/index.js";
 import { registerBusMetrics } from "./bus/metrics.js";
 import { ConfigError, loadConfig, type PlatformConfig } from "./config.js";
 import { openDatabase } from "./db.js";
+import { webConfigModule } from "./http/web-config.js";
 import { createLogger } from "./logger.js";
 import { redactUrl } from "./redact.js";
 import { startServer, type ReadinessCheck } from "./server.js";
@@ -145,7 +146,9 @@ export async function runStandalone(factory: (deps: PlatformDeps) => Promise<Ser
     const platform = await createPlatform(config, logger);
     const module = await factory(platform);
     await module.start();
-    const server = await startServer({ deps: platform, modules: [module], port: config.httpPort, adminPort: config.adminPort, staticDir: config.webDist });
+    // The service that serves the web client (WEB_DIST) also tells it where the API and /ws are.
+    const modules = config.webDist ? [module, webConfigModule(config)] : [module];
+    const server = await startServer({ deps: platform, modules, port: config.httpPort, adminPort: config.adminPort, staticDir: config.webDist });
     logger.info({ svc: module.name, url: server.url, admin: server.adminUrl }, `${module.name} listening on ${server.url}`);
 
     let stopping = false;

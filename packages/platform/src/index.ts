@@ -16,4 +16,5 @@ export * from "./rate-limit-policies.js";
 export * from "./rate-limit.js";
 export * from "./interceptors.js";
 export * from "./server.js";
+export * from "./http/web-config.js";
 export * from "./bootstrap.js";

@@ -1,6 +1,6 @@
 /**
  * Runs Parley services as separate OS processes the way the image does
- * (deploy/entrypoint.sh → `exec node --import tsx services/<svc>/src/main.ts`),
+ * (deploy/entrypoint.sh → `exec node dist/<svc>.js`, built by support/global-build.ts),
  * with their output in files under test-artifacts/distributed/.
  */
 import { spawn, type ChildProcess } from "node:child_process";

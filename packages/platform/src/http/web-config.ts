@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { PlatformConfig, ServiceModule } from "@parley/platform";
+import type { PlatformConfig } from "../config.js";
+import type { ServiceModule } from "../types.js";
 
 /**
  * `GET /config.json`: where the web client finds the API and the WebSocket
- * edge. Served by the API so the built client needs no rebuild per deployment.
+ * edge. Served by whatever serves the web client (embedded mode, or the
+ * standalone service given WEB_DIST: identity in the chart), so the built client
+ * needs no rebuild per deployment and finds `/ws` behind the ingress.
  */
 export function webConfigModule(config: PlatformConfig): ServiceModule {
   const body = JSON.stringify({
