@@ -28,7 +28,7 @@ function command(svc) {
     return ["node", ["--import", "tsx", src]];
   }
   // A pod's /tmp (an emptyDir) starts empty, so tsx's compile cache is cold on every pod start.
-  if (mode === "tsx-nocache") return ["node", ["--import", "tsx", `services/${svc}/src/main.ts`]];
+  if (mode === "tsx-nocache") return ["node", ["--import", "tsx", `${svc === "embedded" ? "packages" : "services"}/${svc}/src/main.ts`]];
   if (mode === "dist") return ["node", ["--enable-source-maps", `dist/${svc}.js`]];
   if (mode === "dist-nomaps") return ["node", [`dist/${svc}.js`]];
   throw new Error(`unknown mode ${mode} (tsx | dist | dist-nomaps)`);
@@ -63,7 +63,7 @@ const env = {
   WS_PORT: "18404",
 };
 if (mode === "tsx-nocache") env.TSX_DISABLE_CACHE = "1";
-const envFor = (svc) => (svc === "identity" ? { ...env, JWT_PRIVATE_JWK: JSON.stringify(jwk) } : { ...env, JWKS_URL: "http://127.0.0.1:18400/.well-known/jwks.json" });
+const envFor = (svc) => (svc === "identity" || svc === "embedded" ? { ...env, JWT_PRIVATE_JWK: JSON.stringify(jwk) } : { ...env, JWKS_URL: "http://127.0.0.1:18400/.well-known/jwks.json" });
 
 async function once(svc) {
   const [cmd, args] = command(svc);
