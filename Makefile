@@ -19,6 +19,13 @@ dev: setup
 build: setup
 	pnpm build
 
+cluster: build
+	@scripts/ensure-services.sh
+	@node --import tsx scripts/cluster/cli.ts up
+
+cluster-down:
+	@node --import tsx scripts/cluster/cli.ts down
+
 check: setup
 	scripts/check-contracts.sh
 	pnpm typecheck
