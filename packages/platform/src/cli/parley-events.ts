@@ -2,7 +2,7 @@
  * Entry point of `parley-events` (see events-commands.ts for the commands).
  * Reads the same environment as the services (NATS_URL, BUS_NAMESPACE,
  * DATABASE_URL), so in a container:
- *   node --import tsx packages/platform/src/cli/parley-events.ts dlq list
+ *   node dist/parley-events.js dlq list            (bundled by `pnpm build`)
  * and in a checkout: `pnpm parley-events dlq list`.
  */
 import { createJetStreamBus } from "../bus/jetstream.js";
