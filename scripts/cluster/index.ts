@@ -11,7 +11,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureNginx, nginxConf, prepareNginxDir, testNginxConf } from "./nginx.js";
@@ -82,7 +82,8 @@ interface LaunchContext {
 
 const HOST = "127.0.0.1";
 const stateFile = (dir: string) => join(dir, "state.json");
-const marker = (service: ServiceName) => `dist/${service}.js`;
+/** The shell running the entrypoint until it execs node, then node on the bundle (same PID). */
+const marker = (service: ServiceName) => [`entrypoint.sh ${service}`, `dist/${service}.js`];
 const nginxMarker = (conf: string) => conf;
 const edgeName = (i: number) => `edge-${String.fromCharCode(97 + i)}`;
 
@@ -332,6 +333,8 @@ function launch(p: ClusterProcess, ctx: LaunchContext): ClusterProcess {
     ADMIN_PORT: String(p.adminPort),
     ...(p.wsPort ? { WS_PORT: String(p.wsPort) } : {}),
   };
+  // Logs append across restarts; the marker says where this life of the process begins.
+  appendFileSync(p.logFile, `--- cluster: starting ${p.name} (${p.service}) at ${new Date().toISOString()}\n`);
   const spawned = spawnDetached("sh", [join(ctx.appDir, "deploy", "entrypoint.sh"), p.service], { cwd: ctx.appDir, env, logFile: p.logFile });
   return { ...p, pid: spawned.pid };
 }

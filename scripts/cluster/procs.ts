@@ -35,9 +35,14 @@ export function cmdline(pid: number): string | undefined {
   }
 }
 
-/** Alive and still running something containing `marker` (e.g. "dist/chat.js"). */
-export function isOurs(pid: number, marker: string): boolean {
-  return cmdline(pid)?.includes(marker) ?? false;
+/**
+ * Alive and still running something containing one of `markers` (e.g. "entrypoint.sh chat" for
+ * the shell before it execs, "dist/chat.js" after).
+ */
+export function isOurs(pid: number, markers: string | string[]): boolean {
+  const line = cmdline(pid);
+  if (line === undefined) return false;
+  return (Array.isArray(markers) ? markers : [markers]).some((m) => line.includes(m));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -46,7 +51,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * Sends `signal`, then waits up to `graceMs` for the process to go; SIGKILL after that.
  * Returns how it ended: "exited" within the grace period, "killed" otherwise, "gone" if it was not running.
  */
-export async function stopPid(pid: number, marker: string, signal: NodeJS.Signals, graceMs: number): Promise<"exited" | "killed" | "gone"> {
+export async function stopPid(pid: number, marker: string | string[], signal: NodeJS.Signals, graceMs: number): Promise<"exited" | "killed" | "gone"> {
   if (!isOurs(pid, marker)) return "gone";
   try {
     process.kill(pid, signal);
