@@ -25,7 +25,7 @@ export function spawnDetached(cmd: string, args: string[], opts: { cwd: string; 
   }
 }
 
-/** The process's command line, or undefined once it is gone (zombies included: no cmdline). */
+/** The process's command line; undefined when gone, a zombie, or in the middle of an execve. */
 export function cmdline(pid: number): string | undefined {
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`, "utf8");
@@ -40,9 +40,24 @@ export function cmdline(pid: number): string | undefined {
  * the shell before it execs, "dist/chat.js" after).
  */
 export function isOurs(pid: number, markers: string | string[]): boolean {
+  if (!running(pid)) return false;
   const line = cmdline(pid);
-  if (line === undefined) return false;
+  // Empty while the kernel swaps the image in execve (the entrypoint's `exec node`): still ours.
+  // (Kernel threads have no cmdline either, but they ignore the signals sent here.)
+  if (line === undefined) return true;
   return (Array.isArray(markers) ? markers : [markers]).some((m) => line.includes(m));
+}
+
+/** The PID exists and is not a zombie (an exited child not yet reaped). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "pid (comm) S ...": the state follows the last ")" (comm may contain spaces or parentheses).
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

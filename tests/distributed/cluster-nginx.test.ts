@@ -185,7 +185,12 @@ describe.skipIf(!REAL)("make cluster: replicas behind nginx at one URL", () => {
     let sentWhileAway = 0;
     // Both keep talking; the crash comes between two of Bob's messages.
     for (let i = 0; i < 150; i++) {
-      if (i === 2) await c().kill(dead);
+      if (i === 2) {
+        await c().kill(dead);
+        // Her socket's close reaches her through nginx a moment later; from then on Bob's messages
+        // are sent while she is away (her reconnect waits a backoff delay first).
+        await waitFor(() => a.client.state !== "open", { timeoutMs: 10_000, intervalMs: 5 });
+      }
       const away = a.welcomes.length === before || a.client.state !== "open";
       const text = `bob ${i}`;
       await bob.api.messages.sendMessage({ conversationId, clientMessageId: `b-loop-${i}`, text });
