@@ -1,6 +1,6 @@
 /** Message queries. */
 import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
-import type { Database, OutboxEvent } from "@parley/platform";
+import { executePrepared, type Database, type OutboxEvent } from "@parley/platform";
 import type { TimeIdCursor } from "../cursor.js";
 import { blocks, conversations, members, messages, outbox, type ConversationRow, type MessageRow } from "./schema.js";
 
@@ -215,7 +215,7 @@ export async function readSendState(
   replyToMessageId: string | undefined,
   known?: KnownMembers,
 ): Promise<SendState> {
-  const result = await db.execute(sql`
+  const result = await executePrepared(db, sql`
     select
       (select conversation_id from ${messages} where sender_id = ${senderId}::uuid and client_message_id = ${clientMessageId})::text
         as earlier_conversation_id,
@@ -303,7 +303,7 @@ export async function insertMessagesIfUnchanged(
     batch.map(({ event: e }) => sql`(${e.id}, ${e.subject}, ${Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength)}::bytea)`),
     sql`, `,
   );
-  const result = await db.execute(sql`
+  const result = await executePrepared(db, sql`
     with locked as (
       select id from ${conversations}
       where id = ${conversationId}::uuid and xmin = ${head.version}::text::xid and last_seq = ${head.lastSeq.toString()}::bigint
