@@ -202,11 +202,20 @@ export interface SendState {
 /** Members of a conversation at one version of its row (members change only with the row). */
 export type KnownMembers = Pick<ConversationHead, "version" | "memberIds">;
 
-/**
- * `known`: the members this process already holds for a version of the row;
- * when the row is still that version they are not read again (a group's
- * member list is the largest part of the answer: ~40 KB at 1,000 members).
- */
+/** One send's read: who sends what to which conversation, and the members this process knows of it. */
+export interface SendStateRequest {
+  conversationId: string;
+  senderId: string;
+  clientMessageId: string;
+  replyToMessageId: string | undefined;
+  /**
+   * The members this process already holds for a version of the row; when the
+   * row is still that version they are not read again (a group's member list
+   * is the largest part of the answer: ~40 KB at 1,000 members).
+   */
+  known?: KnownMembers | undefined;
+}
+
 export async function readSendState(
   db: Database,
   conversationId: string,
@@ -215,24 +224,50 @@ export async function readSendState(
   replyToMessageId: string | undefined,
   known?: KnownMembers,
 ): Promise<SendState> {
+  const [state] = await readSendStates(db, [{ conversationId, senderId, clientMessageId, replyToMessageId, known }]);
+  if (state === undefined) throw new Error("send state query returned no row");
+  return state;
+}
+
+/**
+ * The reads of several sends in ONE statement, answers in request order:
+ * under load the sends that arrive while a read is in flight share the next
+ * one (send-reads.ts), one round trip for all of them.
+ */
+export async function readSendStates(db: Database, requests: readonly SendStateRequest[]): Promise<SendState[]> {
+  const values = sql.join(
+    requests.map(
+      (r, i) =>
+        sql`(${i}::int, ${r.conversationId}::uuid, ${r.senderId}::uuid, ${r.clientMessageId}::text, ${r.replyToMessageId ?? null}::uuid, ${r.known?.version ?? ""}::text)`,
+    ),
+    sql`, `,
+  );
   const result = await executePrepared(db, sql`
-    select
-      (select conversation_id from ${messages} where sender_id = ${senderId}::uuid and client_message_id = ${clientMessageId})::text
+    with req (i, conversation_id, sender_id, client_message_id, reply_to_message_id, known_version) as (values ${values})
+    select r.i,
+      (select conversation_id from ${messages} where sender_id = r.sender_id and client_message_id = r.client_message_id)::text
         as earlier_conversation_id,
       c.id is not null as found,
-      exists (select 1 from ${members} where conversation_id = c.id and user_id = ${senderId}::uuid) as member,
+      exists (select 1 from ${members} where conversation_id = c.id and user_id = r.sender_id) as member,
       (c.kind = 'direct' and exists (select 1 from ${blocks}
         where (blocker_id = c.direct_lo and blocked_id = c.direct_hi) or (blocker_id = c.direct_hi and blocked_id = c.direct_lo))) as blocked,
-      ${replyToMessageId === undefined ? sql`true` : sql`exists (select 1 from ${messages} where id = ${replyToMessageId}::uuid and conversation_id = c.id)`}
+      (r.reply_to_message_id is null or exists (select 1 from ${messages} where id = r.reply_to_message_id and conversation_id = c.id))
         as reply_found,
       c.last_seq::text as last_seq,
       (extract(epoch from c.last_activity_at) * 1000)::float8 as last_activity_ms,
       c.xmin::text as version,
-      case when c.xmin::text = ${known?.version ?? ""} then null
+      case when c.xmin::text = r.known_version then null
         else (select coalesce(json_agg(user_id), '[]'::json) from ${members} where conversation_id = c.id)::text end as member_ids
-    from (select 1) as one left join ${conversations} c on c.id = ${conversationId}::uuid`);
-  const row = firstRow(result);
-  if (row === undefined) throw new Error("send state query returned no row");
+    from req r left join ${conversations} c on c.id = r.conversation_id`);
+  const byIndex = new Map(result.rows.map((row) => [Number(row["i"]), row]));
+  return requests.map((request, i) => {
+    const row = byIndex.get(i);
+    if (row === undefined) throw new Error(`send state query returned no row for request ${i}`);
+    return sendStateOf(row, request.known);
+  });
+}
+
+function sendStateOf(row: Record<string, unknown>, known: KnownMembers | undefined): SendState {
   const earlier = row["earlier_conversation_id"];
   const earlierConversationId = typeof earlier === "string" ? earlier : undefined;
   if (row["found"] !== true) return { earlierConversationId, conversation: undefined };
