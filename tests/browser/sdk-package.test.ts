@@ -145,7 +145,7 @@ describe("@parley/sdk from its tarball", () => {
     expect(out.trim()).toMatch(received);
   });
 
-  it("runs the README quickstart in a Vite-built page in Chromium", async () => {
+  it("runs the README quickstart in a Vite-built page in Chromium (and Chromium shows the app a refused version's reason)", async () => {
     await run(process.execPath, [join(project, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "warn"], {
       cwd: project,
       env: partnerEnv(),
@@ -171,5 +171,17 @@ describe("@parley/sdk from its tarball", () => {
       .catch(async (e: unknown) => {
         throw new Error(`page shows "${await out.textContent()}"; console: ${logs.join(" | ")}`, { cause: e });
       });
+    // What the edge's 4426 refusal relies on: a browser completes the handshake (the server echoes
+    // the offer) and hands the app the close code and reason. An SDK offering only a version the
+    // edge does not speak learns why; the SDK turns that into RealtimeUpgradeRequiredError.
+    const refused = await page.evaluate(
+      (url) =>
+        new Promise<{ code: number; reason: string }>((resolve) => {
+          const ws = new WebSocket(url, ["parley.v9.proto", "parley.auth.x"]);
+          ws.onclose = (ev) => resolve({ code: ev.code, reason: ev.reason });
+        }),
+      parley.wsUrl,
+    );
+    expect(refused).toEqual({ code: 4426, reason: "upgrade the Parley SDK: this server speaks realtime protocol v1, not parley.v9.proto" });
   });
 });
