@@ -5,7 +5,7 @@
 #   make cluster / make cluster-down   every service apart (2 replicas each) behind nginx, from the build
 SHELL := /usr/bin/env bash
 
-.PHONY: setup gen dev build cluster cluster-down test check typecheck test-embedded test-real test-browser bench
+.PHONY: setup gen dev build cluster cluster-down test check typecheck test-embedded test-real test-browser test-sdk-package bench
 
 setup:
 	@scripts/setup.sh
@@ -53,6 +53,11 @@ test-browser:
 	@scripts/ensure-chromium.sh
 	@echo "== browser tests (Debian chromium via playwright-core)"
 	pnpm test:browser --reporter=default --reporter=json --outputFile.json=$(CURDIR)/$(REPORTS)/browser.json
+
+# Also part of test-browser (tests/browser/sdk-package.test.ts); alone: the SDK as a partner installs it.
+test-sdk-package: setup
+	@scripts/ensure-chromium.sh
+	cd tests && PARLEY_SKIP_WEB_BUILD=1 pnpm exec vitest run --config vitest.browser.config.ts browser/sdk-package.test.ts
 
 bench: setup
 	@scripts/ensure-services.sh

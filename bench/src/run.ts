@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [-- --quick | --full] [--only=capacity,fanout,ramp,direct,history]
- *   [--targets=parley,parley-embedded,socketio,socketio-redis] [--client=light|sdk] [--repeat=N]`
+ *   [--targets=parley,parley-split,parley-embedded,socketio,socketio-redis,uws] [--client=light|sdk] [--repeat=N]`
  * Runs each scenario --repeat times against each stack, one stack at a time on this machine, and
  * writes bench/results/<date>.md and .json. Reports numbers; asserts nothing. Every size is a
  * flag or a BENCH_* env var (lib/options.ts).
@@ -74,6 +74,8 @@ async function start(name: StackName): Promise<BenchTarget | ParleyTarget | { er
       return step("uws: start", () => startSocketIo({ instances: 1, redisUrl: o.redisUrl, adapter: "uws" }));
     case "parley":
       return step("parley: start", () => startParley(o, "backends"));
+    case "parley-split":
+      return step("parley-split: start", () => startParley(o, "split"));
     case "parley-embedded":
       return step("parley-embedded: start", () => startParley(o, "embedded"));
   }

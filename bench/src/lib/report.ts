@@ -42,6 +42,7 @@ export interface BenchReport {
 
 export const LABELS: Record<StackName, string> = {
   parley: "Parley",
+  "parley-split": "Parley, edge apart",
   "parley-embedded": "Parley embedded",
   socketio: "Socket.IO",
   "socketio-redis": "Socket.IO + Redis adapter",

@@ -4,13 +4,14 @@ import type { DriverKind } from "./protocol.js";
 
 /**
  * parley: the embedded process (every service, one edge node) on the backends --parley-backends
- * names (default real: Postgres + NATS JetStream + Redis); parley-embedded: the same process with
+ * names (default real: Postgres + NATS JetStream + Redis); parley-split: the same with the edge in
+ * a process of its own (the Kubernetes shape); parley-embedded: the same process with
  * no backends at all (PGlite, in-process bus, memory stores — `make dev`); socketio: one Socket.IO
  * server, no adapter; socketio-redis: --socket-io-instances servers joined by the Redis adapter;
  * uws: raw uWebSockets.js pub/sub speaking the Socket.IO subset the light client uses (the floor).
  */
-export type StackName = "parley" | "parley-embedded" | "socketio" | "socketio-redis" | "uws";
-export const STACK_NAMES: readonly StackName[] = ["parley", "parley-embedded", "socketio", "socketio-redis", "uws"];
+export type StackName = "parley" | "parley-split" | "parley-embedded" | "socketio" | "socketio-redis" | "uws";
+export const STACK_NAMES: readonly StackName[] = ["parley", "parley-split", "parley-embedded", "socketio", "socketio-redis", "uws"];
 
 export interface BenchUser {
   userId: string;

@@ -8,12 +8,13 @@
  * each other are registered and verified through the API for real.
  */
 import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { createServer } from "node:net";
 import { createSigningKeyFromJwk } from "./signer.js";
 import { createNodeParleyClient } from "@parley/sdk/node";
 import type { ParleyClient } from "@parley/sdk";
 import { mapLimit, sleep } from "../lib/clock.js";
 import type { BenchOptions } from "../lib/options.js";
-import { forkTs, gcRss } from "../lib/proc.js";
+import { forkTs, gcRss, type Child } from "../lib/proc.js";
 import type { Backend } from "../lib/cpu.js";
 import { connectPost } from "../light/http.js";
 import type { BenchTarget, BenchUser, GroupHandle } from "../lib/target.js";
@@ -32,13 +33,15 @@ const TOKEN_TTL_SEC = 3600;
 
 /**
  * variant "backends": the embedded process on --parley-backends (real Postgres, plus NATS and
- * Redis with "real"); "embedded": no backends at all (PGlite in memory, in-process bus, memory
- * stores), as `make dev` runs it.
+ * Redis with "real"); "split": the same, but the realtime edge is a process of its own (the
+ * Kubernetes shape: socket writes on their own core, the API's event loop free of them);
+ * "embedded": no backends at all (PGlite in memory, in-process bus, memory stores), as `make dev`
+ * runs it.
  */
-export async function startParley(o: BenchOptions, variant: "backends" | "embedded"): Promise<ParleyTarget> {
+export async function startParley(o: BenchOptions, variant: "backends" | "split" | "embedded"): Promise<ParleyTarget> {
   const runId = `${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
   const dbName = `parley_bench_${runId}`;
-  const databaseUrl = variant === "backends" ? await scratchDatabase(o.postgresUrl, dbName, "create") : undefined;
+  const databaseUrl = variant !== "embedded" ? await scratchDatabase(o.postgresUrl, dbName, "create") : undefined;
   const { privateKey } = generateKeyPairSync("ed25519");
   const jwk = JSON.stringify(privateKey.export({ format: "jwk" }));
   const env: Record<string, string> = {
@@ -57,14 +60,19 @@ export async function startParley(o: BenchOptions, variant: "backends" | "embedd
     ...(o.parleyRoot ? { BENCH_PARLEY_ROOT: o.parleyRoot } : {}),
   };
   const backends: Backend[] = variant === "embedded" ? [] : o.parleyBackends === "real" ? ["postgres", "nats", "redis"] : ["postgres"];
-  if (variant === "backends" && o.parleyBackends === "real") {
+  if (variant !== "embedded" && o.parleyBackends === "real") {
     env.NATS_URL = o.natsUrl;
     env.REDIS_URL = o.redisUrl;
     env.BUS_NAMESPACE = `bench_${runId}`;
     env.REDIS_KEY_PREFIX = `bench:${runId}:`;
   }
+  if (variant === "split") env.BENCH_PARLEY_EDGE = "apart";
   const child = forkTs<ServerMsg>(new URL("./server.ts", import.meta.url), env, [], ["--expose-gc"]);
-  const { apiUrl, wsUrl } = await child.next(isListening, 120_000, "parley start");
+  const listening = await child.next(isListening, 120_000, "parley start");
+  const apiUrl = listening.apiUrl;
+  const edge = variant === "split" ? await startEdgeApart(env, apiUrl) : undefined;
+  const wsUrl = edge?.wsUrl ?? listening.wsUrl;
+  const edgeChild = edge?.child ?? child;
   const mint = await createSigningKeyFromJwk(jwk, TOKEN_TTL_SEC);
   const api = (token: string): ParleyClient => createNodeParleyClient({ baseUrl: apiUrl, protocol: "connect", getAccessToken: () => token });
   const anonymous = createNodeParleyClient({ baseUrl: apiUrl, protocol: "connect" });
@@ -86,21 +94,23 @@ export async function startParley(o: BenchOptions, variant: "backends" | "embedd
 
   let registered = 0;
   return {
-    name: variant === "embedded" ? "parley-embedded" : "parley",
+    name: variant === "embedded" ? "parley-embedded" : variant === "split" ? "parley-split" : "parley",
     driver: "parley",
     description:
       (variant === "embedded"
         ? "embedded, no backends (PGlite in memory, in-process bus, memory stores; all services and one realtime edge node in one process)"
-        : `all services in one process (one realtime edge node) on real Postgres` +
+        : (variant === "split"
+            ? "identity, chat and notification in one process, the realtime edge (one node) in another, on real Postgres"
+            : "all services in one process (one realtime edge node) on real Postgres") +
           (o.parleyBackends === "real" ? ", NATS JetStream and Redis" : ", in-process bus and in-memory presence")) +
       "; messages are persisted, sequenced, published via the outbox, acked by the client and redelivered until acked" +
       (o.parleyRoot ? ` (Parley code from ${o.parleyRoot})` : ""),
     apiUrl,
     edgeUrls: [wsUrl],
-    edgePids: [child.pid],
-    servers: [{ pid: child.pid, role: "parley" }],
+    edgePids: [edgeChild.pid],
+    servers: [{ pid: child.pid, role: "parley" }, ...(edge ? [{ pid: edge.child.pid, role: "edge" }] : [])],
     backends,
-    gcRss: () => gcRss(child),
+    gcRss: () => gcRss(edgeChild),
     async users(n, opts) {
       if (!opts.social) return mapLimit(Array.from({ length: n }), 64, () => mintUser());
       const base = registered;
@@ -160,8 +170,55 @@ export async function startParley(o: BenchOptions, variant: "backends" | "embedd
       });
     },
     async stop() {
+      await edge?.child.stop(20_000);
       await child.stop(20_000);
       if (databaseUrl) await scratchDatabase(o.postgresUrl, dbName, "drop").catch((err: unknown) => console.error(`could not drop ${dbName}:`, err));
     },
   };
+}
+
+/** The realtime edge apart (edge.ts): it verifies tokens by the API's JWKS and calls chat and identity there. */
+async function startEdgeApart(env: Record<string, string>, apiUrl: string): Promise<{ child: Child<ServerMsg>; wsUrl: string }> {
+  const [wsPort, adminPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  const { JWT_PRIVATE_JWK: _signingKeyStaysWithIdentity, ...shared } = env;
+  const child = forkTs<ServerMsg>(
+    new URL("./edge.ts", import.meta.url),
+    {
+      ...shared,
+      NODE_ID: "bench-edge",
+      CHAT_URL: apiUrl,
+      IDENTITY_URL: apiUrl,
+      JWKS_URL: `${apiUrl}/.well-known/jwks.json`,
+      PUBLIC_URL: apiUrl,
+      PORT: String(httpPort),
+      WS_PORT: String(wsPort),
+      ADMIN_PORT: String(adminPort),
+      SHUTDOWN_DELAY: "0",
+    },
+    [],
+    ["--expose-gc"],
+  );
+  const ready = `http://127.0.0.1:${adminPort}/readyz`;
+  for (let attempt = 0; ; attempt++) {
+    const ok = await fetch(ready).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (attempt >= 600) {
+      await child.stop(5_000);
+      throw new Error(`the realtime edge apart was not ready at ${ready} within 60 s`);
+    }
+    await sleep(100);
+  }
+  return { child, wsUrl: `ws://127.0.0.1:${wsPort}/ws` };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -38,6 +38,12 @@ export interface EmbeddedOptions {
   adminPort?: number;
   /** Interface to bind; default 127.0.0.1 unless HOST is set. */
   host?: string;
+  /**
+   * false: no realtime edge in this process (wsUrl is then PUBLIC_WS_URL, if any): the edge runs
+   * apart (services/realtime), as in Kubernetes, so socket writes get a core of their own. The
+   * bench's `parley-split` target runs it this way. Default true.
+   */
+  realtime?: boolean;
 }
 
 export interface EmbeddedParley {
@@ -89,8 +95,9 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     },
     { router: { ...rpcHandlerOptions(), interceptors: createInterceptors(deps) } },
   );
-  const realtime = await createRealtimeService(deps, { chat: inProcess, identity: inProcess, port: wsPort, host });
-  const modules: ServiceModule[] = [identity, chat, notification, realtime, webConfigModule(config)];
+  const realtime =
+    opts.realtime === false ? undefined : await createRealtimeService(deps, { chat: inProcess, identity: inProcess, port: wsPort, host });
+  const modules: ServiceModule[] = [identity, chat, notification, ...(realtime ? [realtime] : []), webConfigModule(config)];
 
   for (const m of modules) await m.start();
   const webDist = config.webDist ?? defaultWebDist;
@@ -112,7 +119,7 @@ export async function startEmbedded(opts: EmbeddedOptions = {}): Promise<Embedde
     async close() {
       if (closed) return;
       closed = true;
-      await realtime.stop();
+      await realtime?.stop();
       await server.close();
       for (const m of [notification, chat, identity]) await m.stop();
       await deps.close();

@@ -3,6 +3,7 @@ export * from "./config.js";
 export * from "./logger.js";
 export * from "./redact.js";
 export * from "./db.js";
+export * from "./prepared.js";
 export * from "./outbox.js";
 export * from "./outbox-fast-path.js";
 export * from "./inbox.js";

@@ -6,6 +6,7 @@ import { MessageService } from "@parley/gen/parley/chat/v1/message_pb";
 import { createOutboxFastPath, inboxRetentionJob, startOutboxRelay, startRetention, type OutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
 import { consumeSocialGraph } from "./events/consume-social-graph.js";
 import { createSendBatches } from "./messages/send-batches.js";
+import { createSendReads } from "./messages/send-reads.js";
 import { conversationHandlers } from "./handlers/conversations.js";
 import { messageHandlers } from "./handlers/messages.js";
 import { inbox, outbox } from "./store/schema.js";
@@ -16,7 +17,7 @@ export async function createChatService(deps: PlatformDeps): Promise<ServiceModu
   const logger = deps.logger.child({ svc: "chat" });
   const db = deps.database.db;
   const events = createOutboxFastPath({ db, bus: deps.bus, outbox, schemaName: "chat", logger });
-  const ctx = { db, logger, events, sendBatches: createSendBatches(db, events, deps.metrics) };
+  const ctx = { db, logger, events, sendBatches: createSendBatches(db, events, deps.metrics), sendReads: createSendReads(db, deps.metrics) };
   const running: { stop(): Promise<void> }[] = [];
   let relay: OutboxRelay | undefined;
 

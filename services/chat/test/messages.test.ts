@@ -8,7 +8,7 @@ import { waitFor } from "@parley/platform/testing";
 import { ListDirection, SendMessageRequestSchema } from "@parley/gen/parley/chat/v1/message_pb";
 import { messageEvent } from "../src/events/publish.js";
 import { chatEvents } from "../src/events/subjects.js";
-import { insertMessagesIfUnchanged, readSendState } from "../src/store/messages.js";
+import { insertMessagesIfUnchanged, readSendState, readSendStates } from "../src/store/messages.js";
 import { messages } from "../src/store/schema.js";
 import { befriendAll, startChat, type ChatHarness, type TestUser } from "./harness.js";
 import { codeOf, inParallel } from "./util.js";
@@ -124,6 +124,58 @@ describe("SendMessage", () => {
     expect(after.messages - before.messages).toBe(200);
     expect(after.statements - before.statements).toBeLessThan(200);
   }, 60_000);
+
+  it("reads and writes concurrent sends to many conversations in fewer statements than sends, each at its own seq", async () => {
+    const pairs = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const [a, b] = [await h.user(), await h.user()];
+        await h.befriend(a, b);
+        const res = await a.conversations.openDirect({ userId: b.id });
+        return { a, b, id: res.conversation!.id };
+      }),
+    );
+    const statements = async (metric: string): Promise<number> => {
+      const json = await h.platform.deps.metrics.getMetricsAsJSON();
+      const values = (json.find((m) => m.name === metric)?.values ?? []) as { metricName?: string; value: number }[];
+      return values.filter((v) => v.metricName === `${metric}_count`).reduce((n, v) => n + v.value, 0);
+    };
+    const [writesBefore, readsBefore] = [await statements("chat_send_statement_conversations"), await statements("chat_send_read_batch_sends")];
+    const sent = await Promise.all(pairs.map((p, i) => send(p.a, p.id, `pair ${i}`, `pair-${i}-${p.id}`)));
+    // On Postgres the sends overlap, so their reads and writes meet; PGlite runs one query at a
+    // time in this process, so the sends reach the reader and the writer one by one.
+    if (process.env.PARLEY_TEST_REAL === "1") {
+      expect(await statements("chat_send_statement_conversations") - writesBefore).toBeLessThan(pairs.length);
+      expect(await statements("chat_send_read_batch_sends") - readsBefore).toBeLessThan(pairs.length);
+    }
+    for (const [i, p] of pairs.entries()) {
+      expect(sent[i]!.conversationId).toBe(p.id);
+      expect(sent[i]!.seq).toBe(1n);
+      const history = await p.b.messages.listMessages({ conversationId: p.id, limit: 10 });
+      expect(history.messages.map((m) => m.text)).toEqual([`pair ${i}`]);
+    }
+  }, 60_000);
+
+  it("answers several sends' reads in one statement exactly as one read each", async () => {
+    const [a, b, outsider] = [await h.user(), await h.user(), await h.user()];
+    const id = await group(a, [b]);
+    const retried = await send(a, id, "first", `retry-${id}`);
+    const db = h.platform.deps.database.db;
+    const requests = [
+      { conversationId: id, senderId: b.id, clientMessageId: randomUUID(), replyToMessageId: retried.id },
+      { conversationId: id, senderId: outsider.id, clientMessageId: randomUUID(), replyToMessageId: undefined },
+      { conversationId: randomUUID(), senderId: a.id, clientMessageId: randomUUID(), replyToMessageId: undefined },
+      { conversationId: id, senderId: a.id, clientMessageId: `retry-${id}`, replyToMessageId: randomUUID() },
+    ];
+    const together = await readSendStates(db, requests);
+    const alone = await Promise.all(requests.map((r) => readSendState(db, r.conversationId, r.senderId, r.clientMessageId, r.replyToMessageId)));
+    expect(together).toEqual(alone);
+    expect(together.map((s) => [s.earlierConversationId, s.conversation?.member, s.conversation?.replyFound])).toEqual([
+      [undefined, true, true],
+      [undefined, false, true],
+      [undefined, undefined, undefined],
+      [id, true, false],
+    ]);
+  });
 
   it("reads a conversation's members only when its row changed since the members this process knows", async () => {
     const [a, b, c] = [await h.user(), await h.user(), await h.user()];

@@ -17,6 +17,7 @@ import {
 } from "@parley/platform";
 import { startFeedConsumer } from "./events/feed-consumer.js";
 import { startMailerConsumer } from "./events/mailer-consumer.js";
+import { startPresenceView } from "./events/presence-view.js";
 import { routeDevMailboxService } from "./handlers/dev-mailbox-service.js";
 import { routeNotificationService } from "./handlers/notification-service.js";
 import { DevMailbox } from "./mail/dev-mailbox.js";
@@ -46,7 +47,9 @@ export async function createNotificationService(deps: PlatformDeps): Promise<Ser
     async start(): Promise<void> {
       await deps.database.migrate({ migrationsFolder, schema: SCHEMA });
       relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: SCHEMA, logger, metrics: deps.metrics });
-      running = [relay, await startFeedConsumer(deps, logger)];
+      // Started before the feed, so the feed never asks a view that hears no changes yet.
+      const presence = await startPresenceView(deps, `notification-presence-${deps.config.nodeId}`);
+      running = [relay, presence, await startFeedConsumer(deps, presence, logger)];
       if (mailer) running.push(await startMailerConsumer(deps, mailer, tokenKey, logger));
       running.push(
         startRetention({

@@ -8,7 +8,12 @@ import { decodeEvent, type BusMessage, type PlatformDeps, type Subscription } fr
 import { waitFor } from "@parley/platform/testing";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { PresenceEventSchema } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { FEED_CONSUMER, feedEventHandler } from "../src/events/feed-consumer.js";
+import { startPresenceView, type PresenceView } from "../src/events/presence-view.js";
+import { REALTIME } from "../src/events/subjects.js";
 import { blocks, inbox } from "../src/store/schema.js";
 import {
   allNotifications,
@@ -25,9 +30,12 @@ let stack: Stack;
 /** Every identity, chat and notification event: to replay one as a redelivery, and to see what notification emits. */
 const seen: BusMessage[] = [];
 let recorder: Subscription;
+/** The presence view a replayed handler asks (the service has its own, fed the same way). */
+let presence: PresenceView;
 
 beforeAll(async () => {
   stack = await startStack();
+  presence = await startPresenceView(stack.tp.deps, `feed-test-${randomUUID().slice(0, 8)}`);
   recorder = await stack.tp.deps.bus.consume({
     durable: "notification-test-recorder",
     subjects: ["parley.identity.>", "parley.chat.>", "parley.notification.>"],
@@ -38,6 +46,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await presence?.stop();
   await recorder?.stop();
   await stack?.close();
 });
@@ -52,8 +61,27 @@ async function expectCode(call: Promise<unknown>, code: Code): Promise<ConnectEr
   return err as ConnectError;
 }
 
-function markOnline(account: Account): Promise<void> {
-  return stack.tp.deps.presence.heartbeat("test-edge-node", [account.id], 60_000);
+/** What an edge node does when a user's first socket opens: the presence entry, then the change event. */
+async function markOnline(account: Account): Promise<void> {
+  await stack.tp.deps.presence.heartbeat("test-edge-node", [account.id], 60_000);
+  await publishPresence(account, true);
+}
+
+/** What an edge node does when a user's last socket closes. */
+async function markOffline(account: Account): Promise<void> {
+  await stack.tp.deps.presence.remove("test-edge-node", account.id, Date.now());
+  await publishPresence(account, false);
+}
+
+/**
+ * Publishes the change and waits until this test's view heard it. The service's own view is
+ * another consumer of the same subject and hears it at about the same moment, long before a
+ * message sent next has gone through chat, the bus and the feed.
+ */
+async function publishPresence(account: Account, online: boolean): Promise<void> {
+  const event = create(PresenceEventSchema, { userId: account.id, online, lastSeenAt: timestampFromMs(Date.now()), recipientIds: [] });
+  await stack.tp.deps.bus.publish(REALTIME.presenceChanged, toBinary(PresenceEventSchema, event), randomUUID());
+  await waitFor(async () => (await presence.offlineOf([account.id])).length === (online ? 0 : 1));
 }
 
 describe("friend requests", () => {
@@ -92,7 +120,7 @@ describe("friend requests", () => {
       );
       return original !== undefined;
     });
-    const redeliver = feedEventHandler(stack.tp.deps, stack.tp.deps.logger);
+    const redeliver = feedEventHandler(stack.tp.deps, presence, stack.tp.deps.logger);
     await redeliver({ ...original!, deliveryCount: 2 });
     await redeliver({ ...original!, deliveryCount: 3 });
     const received = (await allNotifications(dave)).filter((n) => n.kind === NotificationKind.FRIEND_REQUEST_RECEIVED);
@@ -231,7 +259,7 @@ describe("NEW_MESSAGE while offline: one row per conversation", () => {
   });
 
   it("does not count a redelivered message event twice, nor let an older one replace the latest", async () => {
-    const redeliver = feedEventHandler(stack.tp.deps, stack.tp.deps.logger);
+    const redeliver = feedEventHandler(stack.tp.deps, presence, stack.tp.deps.logger);
     const event = await eventOf(latest);
     await redeliver({ ...event, deliveryCount: 2 });
     await redeliver({ ...event, deliveryCount: 3 });
@@ -245,10 +273,10 @@ describe("NEW_MESSAGE while offline: one row per conversation", () => {
     const whileOnline = await send("five");
     const event = await eventOf(whileOnline);
     const counted = countingDatabase(stack.tp.deps);
-    await feedEventHandler(counted.deps, stack.tp.deps.logger)({ ...event, deliveryCount: 2 });
+    await feedEventHandler(counted.deps, presence, stack.tp.deps.logger)({ ...event, deliveryCount: 2 });
     expect(counted.uses()).toBe(0);
 
-    await stack.tp.deps.presence.remove("test-edge-node", away.id, Date.now());
+    await markOffline(away);
     latest = await send("six");
     // Events of one conversation are handled in order: "five" was handled (and skipped) before "six".
     expect(await rowShowing(away, latest.id)).toMatchObject({ unreadMessageCount: 2, preview: "six" });

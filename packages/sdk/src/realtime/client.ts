@@ -21,15 +21,28 @@ import {
   type Welcome,
 } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { backoffDelayMs } from "./backoff.js";
-import { AUTH_SUBPROTOCOL_PREFIX, SUBPROTOCOLS, decodeServerFrame, encodeClientFrame, resumeFrames, type ClientFrameInit, type RealtimeProtocol } from "./codec.js";
+import {
+  AUTH_SUBPROTOCOL_PREFIX,
+  CLOSE_UPGRADE_REQUIRED,
+  decodeServerFrame,   encodeClientFrame,
+  resumeFrames,
+  subprotocolsFor,
+  type ClientFrameInit,
+  type RealtimeProtocol,
+} from "./codec.js";
 import { TypedEmitter } from "./emitter.js";
+import { RealtimeUpgradeRequiredError } from "./errors.js";
 import { OrderedStreams, type GapInfo } from "./ordered-streams.js";
 import { OPEN, jwtExpiryMs, openSocket, type WebSocketConstructor, type WebSocketLike } from "./socket.js";
 
 export type RealtimeState = "connecting" | "open" | "closed";
 
 export interface RealtimeError {
-  /** Connect code name ("unauthenticated", "permission_denied", ...) or "protocol" for undecodable frames. */
+  /**
+   * Connect code name ("unauthenticated", "permission_denied", ...), "protocol" for undecodable
+   * frames, or "upgrade_required" (a RealtimeUpgradeRequiredError: the server no longer speaks
+   * any realtime protocol version this SDK does; the client has stopped).
+   */
   code: string;
   message: string;
   /** Set when the error came with the socket closing. */
@@ -199,7 +212,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
       const token = await this.opts.getAccessToken();
       if (this.closedByUser) return;
       this.token = token;
-      ws = openSocket(this.WebSocketCtor, url, [SUBPROTOCOLS[this.protocol], AUTH_SUBPROTOCOL_PREFIX + token]);
+      ws = openSocket(this.WebSocketCtor, url, [...subprotocolsFor(this.protocol), AUTH_SUBPROTOCOL_PREFIX + token]);
     } catch (err) {
       this.emit("error", { code: "unavailable", message: `connect failed: ${err instanceof Error ? err.message : String(err)}` });
       this.scheduleReconnect();
@@ -316,6 +329,14 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
     this.clearTimers();
     this.pendingAcks = [];
     if (this.closedByUser) return;
+    if (code === CLOSE_UPGRADE_REQUIRED) {
+      // Reconnecting would be refused the same way until the app ships a newer SDK.
+      this.emit("error", new RealtimeUpgradeRequiredError(reason, subprotocolsFor(this.protocol)));
+      this.closedByUser = true;
+      this.streams.close();
+      this.setState("closed");
+      return;
+    }
     this.setState("connecting");
     if (code === CLOSE_UNAUTHENTICATED) {
       this.emit("error", { code: "unauthenticated", message: reason, closeCode: code });

@@ -3,6 +3,23 @@ import { ClientFrameSchema, ServerFrameSchema, type ServerFrame } from "@parley/
 
 export type RealtimeProtocol = "proto" | "json";
 
+/**
+ * Realtime protocol versions this SDK speaks, newest first. The client offers
+ * `parley.v<version>.<encoding>` for each, and the edge answers with the highest
+ * version both speak; an edge that speaks none of them closes with
+ * CLOSE_UPGRADE_REQUIRED (see services/realtime/src/handlers/subprotocol.ts).
+ */
+export const PROTOCOL_VERSIONS: readonly number[] = [1];
+
+/** Close code of an edge that does not speak any protocol version offered (HTTP's 426 Upgrade Required). */
+export const CLOSE_UPGRADE_REQUIRED = 4426;
+
+/** The subprotocols to offer for an encoding, newest version first. */
+export function subprotocolsFor(protocol: RealtimeProtocol, versions: readonly number[] = PROTOCOL_VERSIONS): string[] {
+  return versions.map((v) => `parley.v${v}.${protocol}`);
+}
+
+/** The v1 names, which every SDK before versioning sent (and edges still accept as v1). */
 export const SUBPROTOCOLS: Record<RealtimeProtocol, string> = { proto: "parley.v1.proto", json: "parley.v1.json" };
 export const AUTH_SUBPROTOCOL_PREFIX = "parley.auth.";
 

@@ -5,7 +5,8 @@
  * fallback, see OutboxFastPath).
  *
  * Usually two round trips: one read (retry lookup, access checks, and the
- * conversation's seq, timestamp, members and row version), then one statement
+ * conversation's seq, timestamp, members and row version; shared with the
+ * sends that arrive while a read is in flight, send-reads.ts), then one statement
  * that writes everything if the conversation row is still that version
  * (`insertMessagesIfUnchanged`). Sends to one conversation that arrive while
  * its previous write is in flight share the next statement (send-batches.ts),
@@ -27,7 +28,7 @@ import type { ChatContext } from "../context.js";
 import { isUniqueViolation } from "../db-errors.js";
 import { enqueueMessageEvent } from "../events/publish.js";
 import { chatEvents } from "../events/subjects.js";
-import { findByClientId, findMessage, insertMessageAsMember, nextSeq, readSendState, type UnsequencedMessage } from "../store/messages.js";
+import { findByClientId, findMessage, insertMessageAsMember, nextSeq, type UnsequencedMessage } from "../store/messages.js";
 import type { MessageRow } from "../store/schema.js";
 
 export interface SendInput {
@@ -42,7 +43,13 @@ export interface SendInput {
 export async function sendMessage(ctx: ChatContext, me: string, input: SendInput): Promise<MessageRow> {
   if (input.forwardMessageId !== undefined) return sendForward(ctx, me, input, input.forwardMessageId);
   const known = ctx.sendBatches.knownMembers(input.conversationId);
-  const state = await readSendState(ctx.db, input.conversationId, me, input.clientMessageId, input.replyToMessageId, known);
+  const state = await ctx.sendReads.read({
+    conversationId: input.conversationId,
+    senderId: me,
+    clientMessageId: input.clientMessageId,
+    replyToMessageId: input.replyToMessageId,
+    known,
+  });
   if (state.earlierConversationId !== undefined) {
     const earlier = await earlierSend(ctx.db, me, input);
     if (earlier !== undefined) return earlier;

@@ -1,6 +1,6 @@
 /** Message queries. */
 import { and, asc, desc, eq, gt, lt, sql } from "drizzle-orm";
-import type { Database, OutboxEvent } from "@parley/platform";
+import { executePrepared, type Database, type OutboxEvent } from "@parley/platform";
 import type { TimeIdCursor } from "../cursor.js";
 import { blocks, conversations, members, messages, outbox, type ConversationRow, type MessageRow } from "./schema.js";
 
@@ -202,11 +202,20 @@ export interface SendState {
 /** Members of a conversation at one version of its row (members change only with the row). */
 export type KnownMembers = Pick<ConversationHead, "version" | "memberIds">;
 
-/**
- * `known`: the members this process already holds for a version of the row;
- * when the row is still that version they are not read again (a group's
- * member list is the largest part of the answer: ~40 KB at 1,000 members).
- */
+/** One send's read: who sends what to which conversation, and the members this process knows of it. */
+export interface SendStateRequest {
+  conversationId: string;
+  senderId: string;
+  clientMessageId: string;
+  replyToMessageId: string | undefined;
+  /**
+   * The members this process already holds for a version of the row; when the
+   * row is still that version they are not read again (a group's member list
+   * is the largest part of the answer: ~40 KB at 1,000 members).
+   */
+  known?: KnownMembers | undefined;
+}
+
 export async function readSendState(
   db: Database,
   conversationId: string,
@@ -215,24 +224,50 @@ export async function readSendState(
   replyToMessageId: string | undefined,
   known?: KnownMembers,
 ): Promise<SendState> {
-  const result = await db.execute(sql`
-    select
-      (select conversation_id from ${messages} where sender_id = ${senderId}::uuid and client_message_id = ${clientMessageId})::text
+  const [state] = await readSendStates(db, [{ conversationId, senderId, clientMessageId, replyToMessageId, known }]);
+  if (state === undefined) throw new Error("send state query returned no row");
+  return state;
+}
+
+/**
+ * The reads of several sends in ONE statement, answers in request order:
+ * under load the sends that arrive while a read is in flight share the next
+ * one (send-reads.ts), one round trip for all of them.
+ */
+export async function readSendStates(db: Database, requests: readonly SendStateRequest[]): Promise<SendState[]> {
+  const values = sql.join(
+    requests.map(
+      (r, i) =>
+        sql`(${i}::int, ${r.conversationId}::uuid, ${r.senderId}::uuid, ${r.clientMessageId}::text, ${r.replyToMessageId ?? null}::uuid, ${r.known?.version ?? ""}::text)`,
+    ),
+    sql`, `,
+  );
+  const result = await executePrepared(db, sql`
+    with req (i, conversation_id, sender_id, client_message_id, reply_to_message_id, known_version) as (values ${values})
+    select r.i,
+      (select conversation_id from ${messages} where sender_id = r.sender_id and client_message_id = r.client_message_id)::text
         as earlier_conversation_id,
       c.id is not null as found,
-      exists (select 1 from ${members} where conversation_id = c.id and user_id = ${senderId}::uuid) as member,
+      exists (select 1 from ${members} where conversation_id = c.id and user_id = r.sender_id) as member,
       (c.kind = 'direct' and exists (select 1 from ${blocks}
         where (blocker_id = c.direct_lo and blocked_id = c.direct_hi) or (blocker_id = c.direct_hi and blocked_id = c.direct_lo))) as blocked,
-      ${replyToMessageId === undefined ? sql`true` : sql`exists (select 1 from ${messages} where id = ${replyToMessageId}::uuid and conversation_id = c.id)`}
+      (r.reply_to_message_id is null or exists (select 1 from ${messages} where id = r.reply_to_message_id and conversation_id = c.id))
         as reply_found,
       c.last_seq::text as last_seq,
       (extract(epoch from c.last_activity_at) * 1000)::float8 as last_activity_ms,
       c.xmin::text as version,
-      case when c.xmin::text = ${known?.version ?? ""} then null
+      case when c.xmin::text = r.known_version then null
         else (select coalesce(json_agg(user_id), '[]'::json) from ${members} where conversation_id = c.id)::text end as member_ids
-    from (select 1) as one left join ${conversations} c on c.id = ${conversationId}::uuid`);
-  const row = firstRow(result);
-  if (row === undefined) throw new Error("send state query returned no row");
+    from req r left join ${conversations} c on c.id = r.conversation_id`);
+  const byIndex = new Map(result.rows.map((row) => [Number(row["i"]), row]));
+  return requests.map((request, i) => {
+    const row = byIndex.get(i);
+    if (row === undefined) throw new Error(`send state query returned no row for request ${i}`);
+    return sendStateOf(row, request.known);
+  });
+}
+
+function sendStateOf(row: Record<string, unknown>, known: KnownMembers | undefined): SendState {
   const earlier = row["earlier_conversation_id"];
   const earlierConversationId = typeof earlier === "string" ? earlier : undefined;
   if (row["found"] !== true) return { earlierConversationId, conversation: undefined };
@@ -290,52 +325,99 @@ export async function insertMessagesIfUnchanged(
   head: Pick<ConversationHead, "version" | "lastSeq">,
   batch: readonly { message: SentMessage; event: OutboxEvent }[],
 ): Promise<{ searches: string[]; version: string } | undefined> {
-  const first = batch[0];
-  if (!first) throw new Error("insertMessagesIfUnchanged needs at least one message");
-  const conversationId = first.message.conversationId;
-  const lastSeq = (head.lastSeq + BigInt(batch.length)).toString();
-  const createdAt = first.message.createdAt.toISOString();
+  const [written] = await insertMessageGroupsIfUnchanged(db, [{ head, batch }]);
+  return written;
+}
+
+/** One conversation's part of a multi-conversation write: its head and its sends, in seq order. */
+export interface MessageGroup {
+  head: Pick<ConversationHead, "version" | "lastSeq">;
+  batch: readonly { message: SentMessage; event: OutboxEvent }[];
+}
+
+/**
+ * `insertMessagesIfUnchanged` for several conversations in ONE statement
+ * (group commit across conversations: one round trip, one commit, one
+ * socket write for all the sends ready at once, instead of one per
+ * conversation). Each conversation is taken or left on its own condition;
+ * the answer is, per group in input order, what was written or undefined for
+ * a group whose row moved on (nothing of it written). A failure of the
+ * statement (a duplicate client id) writes nothing of any group.
+ */
+export async function insertMessageGroupsIfUnchanged(
+  db: Database,
+  groups: readonly MessageGroup[],
+): Promise<({ searches: string[]; version: string } | undefined)[]> {
+  const ids = groups.map(({ batch }) => {
+    const first = batch[0];
+    if (!first) throw new Error("insertMessageGroupsIfUnchanged needs at least one message per group");
+    return first.message.conversationId;
+  });
+  const heads = sql.join(
+    groups.map(({ head, batch }, i) => {
+      const lastSeq = (head.lastSeq + BigInt(batch.length)).toString();
+      const createdAt = batch[0]!.message.createdAt.toISOString();
+      return sql`(${ids[i]}::uuid, ${head.version}::text, ${head.lastSeq.toString()}::bigint, ${lastSeq}::bigint, ${createdAt}::timestamptz)`;
+    }),
+    sql`, `,
+  );
+  const sends = groups.flatMap(({ batch }) => batch);
   const rows = sql.join(
-    batch.map(({ message: m }) => sql`(${m.seq.toString()}::bigint, ${m.id}::uuid, ${m.senderId}::uuid, ${m.clientMessageId}, ${m.text}, ${m.replyToMessageId ?? null}::uuid)`),
+    sends.map(
+      ({ message: m }) =>
+        sql`(${m.conversationId}::uuid, ${m.seq.toString()}::bigint, ${m.id}::uuid, ${m.senderId}::uuid, ${m.clientMessageId}, ${m.text}, ${m.replyToMessageId ?? null}::uuid)`,
+    ),
     sql`, `,
   );
   const events = sql.join(
-    batch.map(({ event: e }) => sql`(${e.id}, ${e.subject}, ${Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength)}::bytea)`),
+    sends.map(
+      ({ message: m, event: e }) =>
+        sql`(${m.conversationId}::uuid, ${e.id}, ${e.subject}, ${Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength)}::bytea)`,
+    ),
     sql`, `,
   );
-  const result = await db.execute(sql`
-    with locked as (
-      select id from ${conversations}
-      where id = ${conversationId}::uuid and xmin = ${head.version}::text::xid and last_seq = ${head.lastSeq.toString()}::bigint
-      for update skip locked
+  const result = await executePrepared(db, sql`
+    with heads (id, version, last_seq, new_last_seq, created_at) as (values ${heads}
+    ), locked as (
+      select c.id from ${conversations} c join heads h on h.id = c.id
+      where c.xmin = h.version::xid and c.last_seq = h.last_seq
+      for update of c skip locked
     ), taken as (
-      update ${conversations} c set last_seq = ${lastSeq}::bigint, last_activity_at = greatest(c.last_activity_at, ${createdAt}::timestamptz)
-      from locked where c.id = locked.id
+      update ${conversations} c set last_seq = h.new_last_seq, last_activity_at = greatest(c.last_activity_at, h.created_at)
+      from locked join heads h on h.id = locked.id where c.id = locked.id
       returning c.id, c.xmin::text as version
-    ), batch (seq, id, sender_id, client_message_id, text, reply_to_message_id) as (values ${rows}
+    ), batch (conversation_id, seq, id, sender_id, client_message_id, text, reply_to_message_id) as (values ${rows}
     ), inserted as (
       insert into ${messages} (conversation_id, seq, id, sender_id, client_message_id, text, reply_to_message_id, created_at)
-      select taken.id, batch.seq, batch.id, batch.sender_id, batch.client_message_id, batch.text, batch.reply_to_message_id, ${createdAt}::timestamptz
-      from taken, batch
-      returning seq, search::text as search
+      select b.conversation_id, b.seq, b.id, b.sender_id, b.client_message_id, b.text, b.reply_to_message_id, h.created_at
+      from batch b join taken t on t.id = b.conversation_id join heads h on h.id = b.conversation_id
+      returning conversation_id, seq, search::text as search
     ), read_cursor as (
       update ${members} m set read_seq = greatest(m.read_seq, sent.seq)
-      from (select sender_id, max(seq) as seq from batch group by sender_id) sent
-      where m.conversation_id = ${conversationId}::uuid and m.user_id = sent.sender_id and exists (select 1 from inserted)
+      from (select b.conversation_id, b.sender_id, max(b.seq) as seq from batch b join taken t on t.id = b.conversation_id group by 1, 2) sent
+      where m.conversation_id = sent.conversation_id and m.user_id = sent.sender_id
     ), queued as (
       insert into ${outbox} (id, subject, payload)
-      select e.id, e.subject, e.payload from (values ${events}) as e (id, subject, payload) where exists (select 1 from inserted)
+      select e.id, e.subject, e.payload from (values ${events}) as e (conversation_id, id, subject, payload)
+      join taken t on t.id = e.conversation_id
     )
-    select (select version from taken) as version,
-      (select coalesce(json_agg(search order by seq), '[]'::json) from inserted)::text as searches`);
-  const row = firstRow(result);
-  const version = row?.["version"];
-  if (row === undefined || typeof version !== "string") return undefined;
-  const searches: unknown = JSON.parse(String(row["searches"]));
-  if (!Array.isArray(searches) || searches.length !== batch.length || !searches.every((s): s is string => typeof s === "string")) {
-    throw new Error("unexpected row from the batched message insert");
+    select t.id::text as conversation_id, t.version,
+      (select coalesce(json_agg(i.search order by i.seq), '[]'::json) from inserted i where i.conversation_id = t.id)::text as searches
+    from taken t`);
+  const taken = new Map<string, { searches: string[]; version: string }>();
+  for (const row of result.rows) {
+    const version = row["version"];
+    const searches: unknown = JSON.parse(String(row["searches"]));
+    if (typeof version !== "string" || !Array.isArray(searches) || !searches.every((x): x is string => typeof x === "string")) {
+      throw new Error("unexpected row from the batched message insert");
+    }
+    taken.set(String(row["conversation_id"]).toLowerCase(), { searches, version });
   }
-  return { searches, version };
+  return groups.map(({ batch }, i) => {
+    const written = taken.get(ids[i]!.toLowerCase());
+    if (written !== undefined && written.searches.length !== batch.length) throw new Error("batched message insert wrote a partial group");
+    return written;
+  });
 }
 
 /** The row as inserted by `insertMessagesIfUnchanged`. */

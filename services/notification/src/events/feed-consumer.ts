@@ -9,22 +9,23 @@ import { recordBlock, removeBlock, replaceBlockRange, usersBlocking } from "../s
 import { upsertMessageNotifications } from "../store/message-notifications.js";
 import { inbox } from "../store/schema.js";
 import { planFeedAction, FEED_SUBJECTS } from "./feed-plan.js";
+import type { OfflineLookup } from "./presence-view.js";
 import { createNotifications } from "./publish.js";
 
 export const FEED_CONSUMER = "notification-feed";
 
-export async function startFeedConsumer(deps: PlatformDeps, logger: Logger): Promise<Subscription> {
-  return deps.bus.consume({ durable: FEED_CONSUMER, subjects: FEED_SUBJECTS, handler: feedEventHandler(deps, logger) });
+export async function startFeedConsumer(deps: PlatformDeps, presence: OfflineLookup, logger: Logger): Promise<Subscription> {
+  return deps.bus.consume({ durable: FEED_CONSUMER, subjects: FEED_SUBJECTS, handler: feedEventHandler(deps, presence, logger) });
 }
 
 /** The consumer's handler; exported so tests can replay a delivery the way the bus redelivers it. */
-export function feedEventHandler(deps: PlatformDeps, logger: Logger): BusHandler {
+export function feedEventHandler(deps: PlatformDeps, presence: OfflineLookup, logger: Logger): BusHandler {
   const db = deps.database.db;
   const log = logger.child({ consumer: FEED_CONSUMER });
 
   async function handle(msg: BusMessage): Promise<void> {
-    // Presence is read outside the transaction: it lives in Redis, not Postgres.
-    const action = await planFeedAction(msg, deps.presence);
+    // Presence is read outside the transaction: it lives in memory and Redis, not Postgres.
+    const action = await planFeedAction(msg, presence);
     if (action.type === "ignore") {
       log.debug({ eventId: msg.id, subject: msg.subject, reason: action.reason }, "event ignored");
       return;

@@ -2,7 +2,7 @@
  * Turns one consumed event into the notifications it should cause, before any
  * write. Kept apart from the consumer so the rules read in one place.
  */
-import type { BusMessage, PresenceStore } from "@parley/platform";
+import type { BusMessage } from "@parley/platform";
 import { decodeEvent } from "@parley/platform";
 import {
   FriendRequestEventSchema,
@@ -17,6 +17,7 @@ import { NotificationKind } from "@parley/gen/parley/notification/v1/notificatio
 import type { BlockEdge } from "../store/blocks.js";
 import type { OfflineMessage } from "../store/message-notifications.js";
 import type { NewNotification } from "../store/notifications.js";
+import type { OfflineLookup } from "./presence-view.js";
 import { CHAT, IDENTITY } from "./subjects.js";
 
 export type FeedAction =
@@ -50,7 +51,7 @@ function blockEdge(e: GraphEdge): BlockEdge | null {
   return { blockerId: e.first.toLowerCase(), blockedId: e.second.toLowerCase() };
 }
 
-export async function planFeedAction(msg: BusMessage, presence: PresenceStore): Promise<FeedAction> {
+export async function planFeedAction(msg: BusMessage, presence: OfflineLookup): Promise<FeedAction> {
   const sourceEventId = msg.id;
   switch (msg.subject) {
     case IDENTITY.friendRequestCreated: {
@@ -106,8 +107,7 @@ export async function planFeedAction(msg: BusMessage, presence: PresenceStore): 
       // Online members see the message live on their sockets; a notification
       // is for those who would otherwise miss it (see README, "offline only").
       if (recipients.length === 0) return { type: "ignore", reason: "no recipient" };
-      const live = await presence.nodesOf(recipients);
-      const offline = recipients.filter((id) => (live.get(id)?.length ?? 0) === 0);
+      const offline = await presence.offlineOf(recipients);
       // Nothing to write, so no idempotency marker either: the common case costs no Postgres round trip.
       if (offline.length === 0) return { type: "ignore", reason: "every recipient online" };
       return {

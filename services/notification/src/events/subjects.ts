@@ -1,13 +1,15 @@
 /**
- * Subjects notification consumes (published by identity and chat), read from
+ * Subjects notification consumes (published by identity, chat and the realtime edge), read from
  * the event catalog in the contract, never typed here.
  */
 import { ChatEvents } from "@parley/gen/parley/chat/v1/events_pb";
 import { IdentityEvents } from "@parley/gen/parley/identity/v1/events_pb";
+import { RealtimeEvents } from "@parley/gen/parley/realtime/v1/events_pb";
 import { eventCatalog } from "@parley/platform";
 
 const identityEvents = eventCatalog(IdentityEvents);
 const chatEvents = eventCatalog(ChatEvents);
+const realtimeEvents = eventCatalog(RealtimeEvents);
 
 export const IDENTITY = {
   userRegistered: identityEvents.userRegistered.subject,
@@ -25,4 +27,9 @@ export const CHAT = {
   conversationCreated: chatEvents.conversationCreated.subject,
   membersAdded: chatEvents.membersAdded.subject,
   messageCreated: chatEvents.messageCreated.subject,
+} as const;
+
+export const REALTIME = {
+  /** A user's first socket opened or last socket closed, across every edge node. */
+  presenceChanged: realtimeEvents.presenceChanged.subject,
 } as const;

@@ -16,8 +16,11 @@ import { SocketHandle } from "./socket-handle.js";
 /** What the token check and admission (started at the upgrade) decided, consumed after open. */
 export type Handshake =
   | { ok: true; claims: AccessClaims; token: string; json: boolean; leaseId: string }
-  /** errorCode: the Error frame's code before the close (default "unauthenticated"). */
-  | { ok: false; closeCode: number; reason: string; json: boolean; errorCode?: string };
+  /**
+   * errorCode: the Error frame's code before the close (default "unauthenticated").
+   * frame false: close without an Error frame (the client speaks no protocol version of ours).
+   */
+  | { ok: false; closeCode: number; reason: string; json: boolean; errorCode?: string; frame?: false };
 
 export interface SocketData {
   conn: Connection | undefined;

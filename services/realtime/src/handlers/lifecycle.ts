@@ -10,15 +10,7 @@ import { ErrorSchema, PongSchema, PresenceChangedSchema, ReconnectSchema, Welcom
 import { refreshBlocks } from "../store/blocks.js";
 import { registerPresence, publishPresence, unregisterPresence } from "../store/presence.js";
 import { checkAccessToken, reauthenticate } from "./auth.js";
-import {
-  AUTH_SUBPROTOCOL_PREFIX,
-  FrameDecodeError,
-  JSON_SUBPROTOCOL,
-  OutFrame,
-  PROTO_SUBPROTOCOL,
-  decodeClientFrame,
-  serverFrame,
-} from "./codec.js";
+import { FrameDecodeError, OutFrame, decodeClientFrame, serverFrame } from "./codec.js";
 import { CLOSE_BAD_CLIENT, Connection, type Handshake, type SocketData } from "./connection.js";
 import type { EdgeContext } from "./context.js";
 import { admitSocket, allowCostlyFrame, allowFrame, attachSocketLease, releaseLease, releaseSocketLease } from "./frame-limits.js";
@@ -26,30 +18,9 @@ import { SocketHandle } from "./socket-handle.js";
 import { handlePresenceSubscribe } from "./presence-subscribe.js";
 import { onHello, onResumeCursors } from "./resume.js";
 import { handleTyping } from "./typing.js";
+import { CLOSE_UPGRADE_REQUIRED, negotiateSubprotocol, type Negotiated } from "./subprotocol.js";
 
 export const CLOSE_SERVER_DRAINING = 1012;
-
-interface Subprotocols {
-  /**
-   * What the server answers in Sec-WebSocket-Protocol: one of the Parley protocols the client
-   * offered, or "" (no header) if it offered none. Never the `parley.auth.<jwt>` entry: echoing
-   * it would copy the access token into every proxy's response log.
-   */
-  selected: string;
-  json: boolean;
-  token: string | undefined;
-}
-
-export function parseSubprotocols(header: string): Subprotocols {
-  const offered = header.split(",").map((s) => s.trim()).filter(Boolean);
-  const json = offered.includes(JSON_SUBPROTOCOL) && !offered.includes(PROTO_SUBPROTOCOL);
-  const token = offered.find((p) => p.startsWith(AUTH_SUBPROTOCOL_PREFIX))?.slice(AUTH_SUBPROTOCOL_PREFIX.length);
-  // No Parley protocol offered: binary protobuf (the default) without a Sec-WebSocket-Protocol
-  // answer. A browser that offered only other entries fails its own handshake then, which is right:
-  // it asked for no protocol this server speaks (the SDK always offers one).
-  const selected = json ? JSON_SUBPROTOCOL : offered.includes(PROTO_SUBPROTOCOL) ? PROTO_SUBPROTOCOL : "";
-  return { selected, json, token };
-}
 
 /**
  * Upgrades at once, inside uWS's own upgrade callback, and checks the token and the socket cap
@@ -62,17 +33,21 @@ export function parseSubprotocols(header: string): Subprotocols {
  * socket down right after `open` (the client saw 101, a FIN and 1006 before Welcome, about one
  * socket in 3,000). uWS's own HTTP parser follows the upgraded socket correctly.
  * A rejected token (or socket) is closed with a code and reason after open, as before: browsers
- * only expose a close code and reason to the app, not an HTTP status.
+ * only expose a close code and reason to the app, not an HTTP status. So is a client offering
+ * only protocol versions this edge does not speak (subprotocol.ts): close 4426, no token check.
  */
 export function onUpgrade(ctx: EdgeContext, res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
   const key = req.getHeader("sec-websocket-key");
   const extensions = req.getHeader("sec-websocket-extensions");
-  const sub = parseSubprotocols(req.getHeader("sec-websocket-protocol"));
-  const data: SocketData = { conn: undefined, handshake: checkHandshake(ctx, sub), closed: false };
+  const sub = negotiateSubprotocol(req.getHeader("sec-websocket-protocol"));
+  const handshake: Promise<Handshake> = sub.ok
+    ? checkHandshake(ctx, sub)
+    : Promise.resolve({ ok: false, closeCode: CLOSE_UPGRADE_REQUIRED, reason: sub.reason, json: false, frame: false });
+  const data: SocketData = { conn: undefined, handshake, closed: false };
   res.upgrade(data, key, sub.selected, extensions, context);
 }
 
-async function checkHandshake(ctx: EdgeContext, sub: Subprotocols): Promise<Handshake> {
+async function checkHandshake(ctx: EdgeContext, sub: Extract<Negotiated, { ok: true }>): Promise<Handshake> {
   try {
     const check = await checkAccessToken(ctx, sub.token);
     if (!check.ok) return { ok: false, closeCode: check.closeCode, reason: check.reason, json: sub.json };
@@ -103,6 +78,11 @@ function afterHandshake(ctx: EdgeContext, ws: WebSocket<SocketData>, data: Socke
   if (data.closed) {
     // Closed before its check settled: `ws` is gone; only the lease is left to return.
     if (handshake.ok) releaseLease(ctx, handshake.claims.userId, handshake.leaseId);
+    return;
+  }
+  if (!handshake.ok && handshake.frame === false) {
+    // A protocol version it does not speak: no frame it could decode, only the close reason.
+    new SocketHandle(ws).end(handshake.closeCode, handshake.reason);
     return;
   }
   if (!handshake.ok) {
