@@ -49,10 +49,12 @@ test-real:
 	@echo "== tests on real backends (Postgres, NATS JetStream, Redis on 127.0.0.1)"
 	PARLEY_TEST_REAL=1 pnpm test --reporter=default --reporter=json --outputFile.json=$(CURDIR)/$(REPORTS)/real.json
 
+# PARLEY_TEST_REAL=1: the web client also runs once against `make cluster` (real backends, nginx).
 test-browser:
 	@scripts/ensure-chromium.sh
-	@echo "== browser tests (Debian chromium via playwright-core)"
-	pnpm test:browser --reporter=default --reporter=json --outputFile.json=$(CURDIR)/$(REPORTS)/browser.json
+	@scripts/ensure-services.sh
+	@echo "== browser tests (Debian chromium via playwright-core; once against make cluster)"
+	PARLEY_TEST_REAL=1 pnpm test:browser --reporter=default --reporter=json --outputFile.json=$(CURDIR)/$(REPORTS)/browser.json
 
 # Also part of test-browser (tests/browser/sdk-package.test.ts); alone: the SDK as a partner installs it.
 test-sdk-package: setup
