@@ -23,8 +23,9 @@
  * so round trips are what a send's CPU is made of (bench/RESULTS.md).
  */
 import type { Database, OutboxEvent, OutboxFastPath, PublishSlot } from "@parley/platform";
-import { Histogram, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import { messageEvent } from "../events/publish.js";
+import { batchHistogram } from "./batch-metrics.js";
 import { chatEvents } from "../events/subjects.js";
 import {
   insertMessageGroupsIfUnchanged,
@@ -73,34 +74,6 @@ interface ConversationQueue {
   head: ConversationHead | undefined;
 }
 
-/** Messages per write statement, by how it was written; its count is the number of writes. */
-function sendBatchHistogram(metrics: Registry): Histogram<"path"> {
-  const name = "chat_send_batch_messages";
-  // One registry may hold two chat modules in tests of several instances; share the metric.
-  const existing = metrics.getSingleMetric(name);
-  if (existing instanceof Histogram) return existing as Histogram<"path">;
-  return new Histogram({
-    name,
-    help: "Messages written per SendMessage write statement (group commit), by path: conditional (one round trip) or locked (after the row moved on)",
-    labelNames: ["path"],
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200],
-    registers: [metrics],
-  });
-}
-
-/** Conversations per conditional write statement; its count is the number of statements. */
-function statementHistogram(metrics: Registry): Histogram {
-  const name = "chat_send_statement_conversations";
-  const existing = metrics.getSingleMetric(name);
-  if (existing instanceof Histogram) return existing as Histogram;
-  return new Histogram({
-    name,
-    help: "Conversations written per SendMessage write statement (group commit across conversations)",
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200],
-    registers: [metrics],
-  });
-}
-
 /** Conversations whose last known members are kept for `knownMembers` (an LRU: the oldest is dropped). */
 const KNOWN_MEMBERS_CAPACITY = 10_000;
 
@@ -112,8 +85,18 @@ export interface SendBatches {
 }
 
 export function createSendBatches(sharedDb: Database, events: OutboxFastPath, metrics: Registry): SendBatches {
-  const batchSize = sendBatchHistogram(metrics);
-  const statementSize = statementHistogram(metrics);
+  // Messages per write statement and conversation, by path; conversations per conditional statement.
+  const batchSize = batchHistogram(
+    metrics,
+    "chat_send_batch_messages",
+    "Messages written per SendMessage write statement (group commit), by path: conditional (one round trip) or locked (after the row moved on)",
+    ["path"],
+  );
+  const statementSize = batchHistogram(
+    metrics,
+    "chat_send_statement_conversations",
+    "Conversations written per SendMessage write statement (group commit across conversations)",
+  );
   const queues = new Map<string, ConversationQueue>();
   const known = new Map<string, KnownMembers>();
   const remember = (conversationId: string, head: ConversationHead): void => {

@@ -8,7 +8,8 @@
  * as the writes do (send-batches.ts).
  */
 import type { Database } from "@parley/platform";
-import { Histogram, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { batchHistogram } from "./batch-metrics.js";
 import { readSendStates, type SendState, type SendStateRequest } from "../store/messages.js";
 
 /** Reads at once; the next batch forms while these are in flight. */
@@ -27,22 +28,12 @@ interface QueuedRead {
   reject(error: unknown): void;
 }
 
-/** Sends per read statement; its count is the number of statements. */
-function readBatchHistogram(metrics: Registry): Histogram {
-  const name = "chat_send_read_batch_sends";
-  // One registry may hold two chat modules in tests of several instances; share the metric.
-  const existing = metrics.getSingleMetric(name);
-  if (existing instanceof Histogram) return existing as Histogram;
-  return new Histogram({
-    name,
-    help: "SendMessage reads per read statement (reads arriving while others are in flight share one)",
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 200],
-    registers: [metrics],
-  });
-}
-
 export function createSendReads(db: Database, metrics: Registry): SendReads {
-  const batchSize = readBatchHistogram(metrics);
+  const batchSize = batchHistogram(
+    metrics,
+    "chat_send_read_batch_sends",
+    "SendMessage reads per read statement (reads arriving while others are in flight share one)",
+  );
   const waiting: QueuedRead[] = [];
   let inFlight = 0;
 
