@@ -17,6 +17,8 @@ import { MAX_PUBLISH_ATTEMPTS, publishOutboxBatch, type OutboxRow } from "./outb
 import { outboxMetrics } from "./outbox-metrics.js";
 import type { BusMessage, Database, DatabaseHandle, EventBus } from "./types.js";
 
+export type { OutboxRow };
+
 /** bytea as Uint8Array on both drivers (pg yields Buffer, itself a Uint8Array; PGlite yields Uint8Array). */
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
   dataType: () => "bytea",
@@ -201,6 +203,14 @@ export interface OutboxRelayOptions {
   fastPath?: OutboxFastPath;
   /** Age before the relay takes a row the fast path may still be publishing. Default 2 s. */
   graceMs?: number;
+  /**
+   * For a service that stores some events in a shorter form than it publishes
+   * them (chat keeps a message's recipient list out of its row; the fast path
+   * publishes the whole event from memory): turns the rows of a batch into what
+   * goes on the bus, in the batch's transaction. Rows keep their ids (the
+   * Nats-Msg-Id). A failure fails the batch, which is retried in order.
+   */
+  completeRows?: (tx: Database, rows: OutboxRow[]) => Promise<OutboxRow[]>;
 }
 
 export interface OutboxRelay {
@@ -290,7 +300,8 @@ export function startOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
         if (fastPath?.open === false) fastPath.reopen(leftToRelay);
         return { progressed: 0, blocked: false };
       }
-      const result = await publishOutboxBatch(tx, outbox, bus, rows, logger, maxAttempts);
+      const completed = opts.completeRows ? await opts.completeRows(tx, rows) : rows;
+      const result = await publishOutboxBatch(tx, outbox, bus, completed, logger, maxAttempts);
       for (let i = 0; i < result.parked; i++) metrics?.parkedTotal.inc({ schema: schemaName });
       return { progressed: result.published + result.parked, blocked: result.blocked };
     });

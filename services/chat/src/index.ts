@@ -4,6 +4,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { ConversationService } from "@parley/gen/parley/chat/v1/conversation_pb";
 import { MessageService } from "@parley/gen/parley/chat/v1/message_pb";
 import { createOutboxFastPath, inboxRetentionJob, startOutboxRelay, startRetention, type OutboxRelay, type PlatformDeps, type ServiceModule, type Subscription } from "@parley/platform";
+import { completeStoredMessageEvents } from "./events/complete-rows.js";
 import { consumeSocialGraph } from "./events/consume-social-graph.js";
 import { createSendBatches } from "./messages/send-batches.js";
 import { createSendReads } from "./messages/send-reads.js";
@@ -29,7 +30,7 @@ export async function createChatService(deps: PlatformDeps): Promise<ServiceModu
     },
     async start() {
       await deps.database.migrate({ migrationsFolder, schema: "chat" });
-      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "chat", logger, metrics: deps.metrics, fastPath: events });
+      relay = startOutboxRelay({ database: deps.database, bus: deps.bus, outbox, schemaName: "chat", logger, metrics: deps.metrics, fastPath: events, completeRows: completeStoredMessageEvents });
       const started = relay;
       // Fast publishes in flight finish (and delete their rows) before the relay stops.
       running.push({ stop: () => events.drain().then(() => started.stop()) });

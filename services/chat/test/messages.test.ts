@@ -6,10 +6,10 @@ import { MessageEventSchema, ReadReceiptEventSchema } from "@parley/gen/parley/c
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { waitFor } from "@parley/platform/testing";
 import { ListDirection, SendMessageRequestSchema } from "@parley/gen/parley/chat/v1/message_pb";
-import { messageEvent } from "../src/events/publish.js";
+import { messageEvent, sentMessageEvent } from "../src/events/publish.js";
 import { chatEvents } from "../src/events/subjects.js";
 import { insertMessagesIfUnchanged, readSendState, readSendStates } from "../src/store/messages.js";
-import { messages } from "../src/store/schema.js";
+import { messages, outbox } from "../src/store/schema.js";
 import { befriendAll, startChat, type ChatHarness, type TestUser } from "./harness.js";
 import { codeOf, inParallel } from "./util.js";
 
@@ -217,6 +217,35 @@ describe("SendMessage", () => {
     expect(sent.seq).toBe(1n);
     const announced = await h.waitForEvent("parley.chat.message.created", MessageEventSchema, (e) => e.message?.id === sent.id);
     expect(announced.recipientIds.sort()).toEqual([a.id, b.id, c.id].sort());
+  });
+
+  it("keeps a sent message's recipients out of its outbox row; the relay, publishing a row the fast path never did, lists the members", async () => {
+    const [a, b, c] = [await h.user(), await h.user(), await h.user()];
+    const id = await group(a, [b, c]);
+    const message = {
+      conversationId: id,
+      seq: 1n,
+      id: randomUUID(),
+      senderId: a.id,
+      clientMessageId: randomUUID(),
+      text: "left for the relay",
+      createdAt: new Date(),
+      replyToMessageId: null,
+      forwardedFromConversationId: null,
+      forwardedFromMessageId: null,
+      forwardedFromSenderId: null,
+      editedAt: null,
+      deleted: false,
+    };
+    const { stored, published } = sentMessageEvent(message, [a.id, b.id, c.id]);
+    expect(stored.id).toBe(published.id);
+    expect(fromBinary(MessageEventSchema, stored.payload).recipientIds).toEqual([]);
+    expect(stored.payload.byteLength).toBeLessThan(published.payload.byteLength);
+    // As a crash between commit and fast publish leaves it: only the stored row exists.
+    await h.platform.deps.database.db.insert(outbox).values({ id: stored.id, subject: stored.subject, payload: stored.payload });
+    const relayed = await h.waitForEvent("parley.chat.message.created", MessageEventSchema, (e) => e.message?.id === message.id);
+    expect(relayed.message?.text).toBe("left for the relay");
+    expect([...relayed.recipientIds].sort()).toEqual([a.id, b.id, c.id].sort());
   });
 
   it("announces every message committed after a concurrent AddMembers to the added member, and none before", async () => {

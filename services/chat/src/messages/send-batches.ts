@@ -24,9 +24,8 @@
  */
 import type { Database, OutboxEvent, OutboxFastPath, PublishSlot } from "@parley/platform";
 import type { Registry } from "prom-client";
-import { messageEvent } from "../events/publish.js";
+import { sentMessageEvent } from "../events/publish.js";
 import { batchHistogram } from "./batch-metrics.js";
-import { chatEvents } from "../events/subjects.js";
 import {
   insertMessageGroupsIfUnchanged,
   insertMessagesIfUnchanged,
@@ -62,7 +61,7 @@ interface PreparedBatch {
   head: ConversationHead;
   batch: QueuedSend[];
   /** The sends whose sender the head lists as a member, as rows and events. */
-  rows: { message: SentMessage; event: OutboxEvent }[];
+  rows: { message: SentMessage; event: OutboxEvent; published: OutboxEvent }[];
   createdAt: Date;
   slot: PublishSlot;
 }
@@ -115,8 +114,8 @@ export function createSendBatches(sharedDb: Database, events: OutboxFastPath, me
       .filter((send) => members.has(send.message.senderId))
       .map((send, i) => {
         const message = { ...send.message, seq: head.lastSeq + BigInt(i + 1), createdAt } satisfies SentMessage;
-        const event: OutboxEvent = messageEvent(chatEvents.messageCreated, { ...message, editedAt: null, deleted: false }, head.memberIds);
-        return { message, event };
+        const { stored, published } = sentMessageEvent({ ...message, editedAt: null, deleted: false }, head.memberIds);
+        return { message, event: stored, published };
       });
     // Taken before the write: a send committing after this batch can only read (or lock) after it.
     return { conversationId, queue, head, batch, rows, createdAt, slot: events.slot(conversationId) };
@@ -128,7 +127,7 @@ export function createSendBatches(sharedDb: Database, events: OutboxFastPath, me
     const { head, rows } = p;
     p.queue.head = { ...head, version: written.version, lastSeq: head.lastSeq + BigInt(rows.length), lastActivityAt: rows.length > 0 ? p.createdAt : head.lastActivityAt };
     remember(p.conversationId, p.queue.head);
-    void p.slot.publish(rows.map((r) => r.event));
+    void p.slot.publish(rows.map((r) => r.published));
     const byId = new Map(rows.map((r, i) => [r.message.id, sentMessageRow(r.message, written.searches[i]!)]));
     // Sends whose sender was not a member get undefined: the locking way answers them.
     for (const send of p.batch) send.settle(byId.get(send.message.id));
