@@ -103,11 +103,12 @@ export async function planFeedAction(msg: BusMessage, presence: OfflineLookup): 
       const e = decodeEvent(MessageEventSchema, msg);
       const message = e.message;
       if (!message) return { type: "ignore", reason: "event without a message" };
-      const recipients = unique(e.recipientIds).filter((id) => id !== "" && id !== message.senderId);
+      const recipients = e.recipientIds.filter((id) => id !== "" && id !== message.senderId);
       // Online members see the message live on their sockets; a notification
       // is for those who would otherwise miss it (see README, "offline only").
       if (recipients.length === 0) return { type: "ignore", reason: "no recipient" };
-      const offline = await presence.offlineOf(recipients);
+      // Deduplicated after the presence filter: usually nobody is left, and a set of a whole group per message is not free.
+      const offline = unique(await presence.offlineOf(recipients));
       // Nothing to write, so no idempotency marker either: the common case costs no Postgres round trip.
       if (offline.length === 0) return { type: "ignore", reason: "every recipient online" };
       return {

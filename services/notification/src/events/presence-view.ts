@@ -66,23 +66,26 @@ export async function startPresenceView(
   return {
     async offlineOf(userIds) {
       const askedAt = now();
-      const current = new Map<string, Learned>();
-      const stale: string[] = [];
+      // One pass and no allocation per member in the common case (everyone known and fresh):
+      // it runs for every message, over every member of a group.
+      let stale: string[] | undefined;
       for (const id of userIds) {
         const entry = learned.get(id);
-        if (entry !== undefined && askedAt - entry.atMs <= FRESH_FOR_MS) current.set(id, entry);
-        else stale.push(id);
+        if (entry === undefined || askedAt - entry.atMs > FRESH_FOR_MS) (stale ??= []).push(id);
       }
-      if (stale.length > 0) {
+      // What the lookup found, kept apart too: a learned entry may be evicted before the filter below.
+      let looked: Map<string, Learned> | undefined;
+      if (stale !== undefined) {
+        looked = new Map();
         const before = new Map(stale.map((id) => [id, learned.get(id)]));
         const live = await deps.presence.nodesOf(stale);
         for (const id of stale) {
           // A change event that arrived during the lookup is newer than what the lookup read.
           const changed = learned.get(id) !== before.get(id);
-          current.set(id, changed ? (learned.get(id) ?? learn(id, false)) : learn(id, (live.get(id)?.length ?? 0) > 0));
+          looked.set(id, changed ? (learned.get(id) ?? learn(id, false)) : learn(id, (live.get(id)?.length ?? 0) > 0));
         }
       }
-      return userIds.filter((id) => current.get(id)?.online === false);
+      return userIds.filter((id) => (looked?.get(id) ?? learned.get(id))?.online === false);
     },
     stop: () => changes.stop(),
   };
