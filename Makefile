@@ -28,6 +28,7 @@ cluster-down:
 
 check: setup
 	scripts/check-contracts.sh
+	scripts/check-chart.sh
 	pnpm typecheck
 	pnpm --filter @parley/web typecheck
 
