@@ -29,6 +29,12 @@ node deploy/tools/validate-manifests.mjs "${rendered[@]}"
 node --import tsx deploy/tools/check-chart-policy.ts --defaults "$out/defaults.yaml"
 node --import tsx deploy/tools/check-chart-policy.ts "${rendered[@]}"
 
+# The edge HPA's metric must be the gauge the edge exports and the one the adapter serves.
+metric=parley_realtime_sockets
+grep -q "\"$metric\"" services/realtime/src/metrics.ts || { echo "check-chart: services/realtime no longer exports $metric" >&2; exit 1; }
+grep -q "as: \"$metric\"" deploy/prometheus-adapter-values.yaml || { echo "check-chart: deploy/prometheus-adapter-values.yaml does not serve $metric" >&2; exit 1; }
+grep -q "name: $metric" "$out/defaults.yaml" || { echo "check-chart: the realtime HPA does not scale on $metric" >&2; exit 1; }
+
 HELM="$HELM" deploy/render.sh "$out/parley.yaml" >/dev/null
 if ! diff -u deploy/k8s/parley.yaml "$out/parley.yaml" > "$out/drift.diff"; then
   echo "check-chart: deploy/k8s/parley.yaml differs from what the chart renders; run deploy/render.sh and commit it" >&2
