@@ -1,6 +1,6 @@
 # Parley — the two commands a newcomer needs:
 #   make dev    the whole product in one process (embedded backends), web UI on :8080
-#   make test   the whole suite: contracts, types, tests on embedded AND real backends, browser
+#   make test   the whole suite: contracts, Helm chart, types, tests on embedded AND real backends, browser
 #   make build  compiled services (dist/) + web client (web/dist): what the image runs
 #   make cluster / make cluster-down   every service apart (2 replicas each) behind nginx, from the build
 SHELL := /usr/bin/env bash
@@ -28,6 +28,7 @@ cluster-down:
 
 check: setup
 	scripts/check-contracts.sh
+	scripts/check-chart.sh
 	pnpm typecheck
 	pnpm --filter @parley/web typecheck
 

@@ -1,14 +1,13 @@
 // Validates rendered manifests against the Kubernetes OpenAPI schemas without a cluster
-// (no kubeconform here). The validator packages are not project dependencies; install them
-// anywhere and point K8S_MODELS_DIR at that folder:
-//   npm i --prefix /tmp/k8sval kubernetes-models @kubernetes-models/prometheus-operator yaml
-//   K8S_MODELS_DIR=/tmp/k8sval node deploy/tools/validate-manifests.mjs deploy/k8s/*.yaml
+// (no kubeconform here), with the kubernetes-models, @kubernetes-models/prometheus-operator and
+// yaml packages (root devDependencies; K8S_MODELS_DIR points elsewhere if wanted). Run by
+// scripts/check-chart.sh (make check):
+//   node deploy/tools/validate-manifests.mjs deploy/k8s/parley.yaml
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const dir = process.env.K8S_MODELS_DIR;
-if (!dir) throw new Error("set K8S_MODELS_DIR to a folder where kubernetes-models is installed");
+const dir = process.env.K8S_MODELS_DIR || fileURLToPath(new URL("../..", import.meta.url));
 const mod = (p) => import(pathToFileURL(join(dir, "node_modules", p)).href);
 const { parseAllDocuments } = await mod("yaml/dist/index.js");
 
@@ -38,4 +37,5 @@ for (const file of process.argv.slice(2)) {
   }
 }
 console.log(`${checked} objects valid, ${failed} invalid`);
-process.exit(failed === 0 ? 0 : 1);
+// Nothing to check is a failure too: an empty render would otherwise pass.
+process.exit(failed === 0 && checked > 0 ? 0 : 1);

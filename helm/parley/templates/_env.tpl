@@ -37,6 +37,8 @@
   value: {{ $c.tokenRetention | int64 | quote }}
 - name: RETENTION_INTERVAL
   value: {{ $c.retentionInterval | int64 | quote }}
+- name: NATS_STREAM_REPLICAS
+  value: {{ $c.natsStreamReplicas | int64 | quote }}
 {{- if eq $svc "realtime" }}
 - name: WS_PORT
   value: {{ $cfg.wsPort | quote }}

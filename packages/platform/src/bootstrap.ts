@@ -91,6 +91,7 @@ export async function createPlatform(config: PlatformConfig, logger?: Logger): P
       namespace: config.busNamespace || undefined,
       logger: log,
       security: config.nats,
+      streamReplicas: config.natsStreamReplicas,
       memoryLimits: config.retention.memoryBus,
     });
     cleanup.push(() => bus.close());

@@ -32,6 +32,12 @@ const envSchema = z.object({
   NATS_TLS_CA_FILE: z.string().optional(),
   NATS_TLS_CERT_FILE: z.string().optional(),
   NATS_TLS_KEY_FILE: z.string().optional(),
+  /**
+   * Replicas of each JetStream stream the services create (default 1, one server). 3 on the
+   * production 3-node JetStream cluster, so streams survive losing a server. NATS allows 1–5 and
+   * at most the cluster's size; a single server refuses more than 1, which stops the start.
+   */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** Postgres pool size per process (default 10). */
   DB_POOL_MAX: count.default(10),
   /** Milliseconds to open a Postgres connection before the call fails `unavailable` (default 5000). */
@@ -161,6 +167,8 @@ export interface PlatformConfig {
     tlsCertFile: string | undefined;
     tlsKeyFile: string | undefined;
   };
+  /** NATS_STREAM_REPLICAS. */
+  natsStreamReplicas: number;
   db: { poolMax: number; connectTimeoutMs: number; acquireTimeoutMs: number; statementTimeoutMs: number; idleInTxTimeoutMs: number };
   retention: {
     inboxSec: number;
@@ -244,6 +252,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tlsCertFile: e.NATS_TLS_CERT_FILE,
       tlsKeyFile: e.NATS_TLS_KEY_FILE,
     },
+    natsStreamReplicas: e.NATS_STREAM_REPLICAS,
     db: {
       poolMax: e.DB_POOL_MAX,
       connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,

@@ -1,6 +1,7 @@
-/** A private nats-server for tests that kill and restart the broker (the shared one serves other engineers' tests). */
+/** Private nats-servers for tests that kill and restart the broker or need a cluster (the shared one serves other engineers' tests). */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { join } from "node:path";
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 
@@ -40,3 +41,52 @@ export function killNatsServer(child: ChildProcess): Promise<void> {
   });
 }
 
+
+export interface NatsCluster {
+  /** One node's client URL: NATS_URL names one address and the client learns the rest from the cluster. */
+  url: string;
+  urls: string[];
+  nodes: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A private JetStream cluster of `size` nodes on free 127.0.0.1 ports, each with its own store
+ * under `baseDir`, all routed to each other. Resolves when every node has said it is ready;
+ * the JetStream meta leader may still be being elected (callers retry their first request).
+ */
+export async function startNatsCluster(size: number, baseDir: string): Promise<NatsCluster> {
+  const clientPorts: number[] = [];
+  const clusterPorts: number[] = [];
+  // One at a time: two freePort calls in flight could be handed the same port.
+  for (let i = 0; i < size; i++) {
+    clientPorts.push(await freePort());
+    clusterPorts.push(await freePort());
+  }
+  const routes = clusterPorts.map((p) => `nats://127.0.0.1:${p}`).join(",");
+  const started = await Promise.allSettled(
+    clientPorts.map((port, i) =>
+      startNatsServer(port, join(baseDir, `n${i}`), [
+        "-n",
+        `parley-test-n${i}`,
+        "--cluster_name",
+        "parley-test",
+        "--cluster",
+        `nats://127.0.0.1:${clusterPorts[i]}`,
+        "--routes",
+        routes,
+      ]),
+    ),
+  );
+  const nodes = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map(killNatsServer));
+  };
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  const urls = clientPorts.map((p) => `nats://127.0.0.1:${p}`);
+  return { url: urls[0] ?? "", urls, nodes, stop };
+}

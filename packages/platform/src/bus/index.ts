@@ -14,10 +14,18 @@ export async function createBus(opts: {
   namespace?: string | undefined;
   logger: Logger;
   security?: NatsSecurityOptions | undefined;
+  /** JetStream stream replicas (NATS_STREAM_REPLICAS); the in-process bus has none. */
+  streamReplicas?: number | undefined;
   memoryLimits?: MemoryBusLimits | undefined;
 }): Promise<EventBus> {
   if (opts.natsUrl) {
-    return createJetStreamBus({ natsUrl: opts.natsUrl, logger: opts.logger, security: opts.security, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+    return createJetStreamBus({
+      natsUrl: opts.natsUrl,
+      logger: opts.logger,
+      security: opts.security,
+      streamReplicas: opts.streamReplicas,
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    });
   }
   return createMemoryBus({ logger: opts.logger, ...(opts.memoryLimits ? { limits: opts.memoryLimits } : {}) });
 }

@@ -25,8 +25,10 @@ export async function createJetStreamDeadLetters(opts: {
   /** Namespaced stream name / subject, as the bus wires them. */
   stream: string;
   wire: (subject: string) => string;
+  /** Stream replicas, as for the event streams: dead letters must survive a server loss too. */
+  replicas: number;
 }): Promise<JetStreamDeadLetters> {
-  const { jsm, js, stream, wire } = opts;
+  const { jsm, js, stream, wire, replicas } = opts;
   const config = {
     name: stream,
     subjects: DEAD_LETTER_STREAM.subjects.map(wire),
@@ -34,6 +36,7 @@ export async function createJetStreamDeadLetters(opts: {
     storage: StorageType.File,
     max_age: nanos(DEAD_LETTER_STREAM.maxAgeMs),
     max_msgs: MAX_DEAD_LETTERS,
+    num_replicas: replicas,
   };
   await ensureStream(jsm, config);
   const perConsumer = new Map<string, number>();

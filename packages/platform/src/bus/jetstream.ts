@@ -38,7 +38,7 @@ const OUTAGE_CODES = new Set<string>([
   ErrorCode.NoResponders,
   ErrorCode.JetStream408RequestTimeout,
 ]);
-import { createJetStreamDeadLetters } from "./jetstream-dead-letters.js";
+import { createJetStreamDeadLetters, type JetStreamDeadLetters } from "./jetstream-dead-letters.js";
 import { ensureStream } from "./jetstream-streams.js";
 import { natsConnectionOptions, type NatsSecurityOptions } from "./nats-options.js";
 import {
@@ -78,6 +78,8 @@ export interface JetStreamBusOptions {
   security?: NatsSecurityOptions | undefined;
   /** Isolates test runs on one server: stream suffix, subject and consumer prefix. */
   namespace?: string;
+  /** Replicas of every stream it creates or updates (default 1); 3 on a 3-node JetStream cluster. */
+  streamReplicas?: number | undefined;
   logger: Logger;
 }
 
@@ -118,8 +120,17 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
   })();
   const jsm = await nc.jetstreamManager();
   const js = nc.jetstream();
-  await ensureStreams(jsm, streamName, wire);
-  const deadLetters = await createJetStreamDeadLetters({ jsm, js, stream: streamName(DEAD_LETTER_STREAM), wire });
+  const replicas = opts.streamReplicas ?? 1;
+  let deadLetters: JetStreamDeadLetters;
+  try {
+    await ensureStreams(jsm, streamName, wire, replicas);
+    deadLetters = await createJetStreamDeadLetters({ jsm, js, stream: streamName(DEAD_LETTER_STREAM), wire, replicas });
+  } catch (err) {
+    // Streams the broker refuses (e.g. more replicas than servers): nobody gets this bus, so
+    // nobody would close the connection, and it would reconnect forever.
+    await nc.close().catch(() => undefined);
+    throw err;
+  }
   const multiFilter = supportsMultiFilter(nc);
   const subscriptions = new Set<Subscription>();
 
@@ -377,7 +388,7 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
 }
 
 /** Creates or updates both streams; safe to run from every process at once. */
-async function ensureStreams(jsm: JetStreamManager, streamName: (s: StreamSpec) => string, wire: (s: string) => string): Promise<void> {
+async function ensureStreams(jsm: JetStreamManager, streamName: (s: StreamSpec) => string, wire: (s: string) => string, replicas: number): Promise<void> {
   for (const spec of STREAMS) {
     const config: Partial<StreamConfig> & { name: string } = {
       name: streamName(spec),
@@ -386,6 +397,7 @@ async function ensureStreams(jsm: JetStreamManager, streamName: (s: StreamSpec) 
       storage: StorageType.File,
       max_age: nanos(spec.maxAgeMs),
       duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, spec.maxAgeMs)),
+      num_replicas: replicas,
     };
     await ensureStream(jsm, config);
   }

@@ -21,7 +21,15 @@ async function main(args: string[]): Promise<number> {
     if (args[0] === "dlq") {
       // The in-process bus's queue lives inside the embedded process; only a shared broker can be reached from here.
       if (!config.natsUrl) throw new UsageError("dlq commands need NATS_URL (embedded mode keeps its dead letters in the process: use bus.deadLetters)");
-      bus = await createJetStreamBus({ natsUrl: config.natsUrl, logger, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });
+      // Connecting brings the streams to this config: the services' replica count, or an operator's
+      // `dlq list` would scale the production streams down to one replica.
+      bus = await createJetStreamBus({
+        natsUrl: config.natsUrl,
+        logger,
+        security: config.nats,
+        streamReplicas: config.natsStreamReplicas,
+        ...(config.busNamespace ? { namespace: config.busNamespace } : {}),
+      });
     }
     if (args[0] === "outbox") {
       if (!config.databaseUrl) throw new UsageError("outbox commands need DATABASE_URL");
