@@ -92,6 +92,7 @@ export async function createPlatform(config: PlatformConfig, logger?: Logger): P
       logger: log,
       security: config.nats,
       memoryLimits: config.retention.memoryBus,
+      ackWaitMs: config.busAckWaitMs,
     });
     cleanup.push(() => bus.close());
     const stores = await createStores({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix || undefined, logger: log });

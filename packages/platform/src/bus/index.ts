@@ -15,9 +15,17 @@ export async function createBus(opts: {
   logger: Logger;
   security?: NatsSecurityOptions | undefined;
   memoryLimits?: MemoryBusLimits | undefined;
+  /** JetStream ack wait of consumers that name none (BUS_ACK_WAIT). */
+  ackWaitMs?: number | undefined;
 }): Promise<EventBus> {
   if (opts.natsUrl) {
-    return createJetStreamBus({ natsUrl: opts.natsUrl, logger: opts.logger, security: opts.security, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+    return createJetStreamBus({
+      natsUrl: opts.natsUrl,
+      logger: opts.logger,
+      security: opts.security,
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),
+    });
   }
   return createMemoryBus({ logger: opts.logger, ...(opts.memoryLimits ? { limits: opts.memoryLimits } : {}) });
 }
