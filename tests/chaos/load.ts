@@ -207,7 +207,7 @@ export class LoadDriver {
   }
 
   /** Sends one message now, outside the ticker (a scenario's own probe), with the same retrying. */
-  sendOne(conversation: Conversation, sender: number): Promise<SendRecord> {
+  sendOne(conversation: Conversation, sender: number): { record: SendRecord; done: Promise<SendRecord> } {
     return this.track(conversation, sender);
   }
 
@@ -219,7 +219,7 @@ export class LoadDriver {
     void this.track(conversation, sender);
   }
 
-  private track(conversation: Conversation, sender: number): Promise<SendRecord> {
+  private track(conversation: Conversation, sender: number): { record: SendRecord; done: Promise<SendRecord> } {
     const record: SendRecord = { clientMessageId: `${this.scenario}-${++this.counter}`, conversation, sender, attempts: [] };
     this.sends.set(record.clientMessageId, record);
     this.inFlight++;
@@ -228,7 +228,7 @@ export class LoadDriver {
       this.running.delete(done);
     });
     this.running.add(done);
-    return done.then(() => record);
+    return { record, done: done.then(() => record) };
   }
 
   /** What an app does with a send that failed for a passing reason: the same client message id again, later. */

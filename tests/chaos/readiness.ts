@@ -46,11 +46,11 @@ export class ReadinessWatch {
   }
 
   /**
-   * The first time at or after `from` from which every watched process answered ready (its
-   * latest sample at that time ready); undefined if that has not happened yet.
+   * The first time at or after `from` from which every watched process (but `except`) answered
+   * ready (its latest sample at that time ready); undefined if that has not happened yet.
    */
-  allReadySince(from: number): number | undefined {
-    const names = this.cluster.processes().map((p) => p.name).filter((n) => !this.ignored.has(n));
+  allReadySince(from: number, except: readonly string[] = []): number | undefined {
+    const names = this.cluster.processes().map((p) => p.name).filter((n) => !this.ignored.has(n) && !except.includes(n));
     let at = from;
     for (const name of names) {
       const samples = (this.samples.get(name) ?? []).filter((s) => s.at >= from);
