@@ -73,16 +73,14 @@ export class ReadinessWatch {
           .processes()
           .filter((p) => !this.ignored.has(p.name))
           .map(async (p) => {
-            // Refused = unready (the process is gone); no answer in time = no sample: on a loaded
-            // machine a slow probe says nothing about the dependencies.
+            // Refused or no answer within 2 s = unready, as a kubelet's probe (1 s by default) sees it.
             const ready = await fetch(`http://127.0.0.1:${p.adminPort}/readyz`, { signal: AbortSignal.timeout(2_000) }).then(
               async (res) => {
                 await res.arrayBuffer();
                 return res.status === 200;
               },
-              (err: unknown) => (err instanceof Error && err.name === "TimeoutError" ? undefined : false),
+              () => false,
             );
-            if (ready === undefined) return;
             const list = this.samples.get(p.name) ?? [];
             list.push({ at: Date.now(), ready });
             this.samples.set(p.name, list);
