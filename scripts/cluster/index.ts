@@ -195,6 +195,22 @@ export class Cluster {
     await stopPid(p.pid, marker(p.service), "SIGKILL", 5_000);
   }
 
+  /** SIGSTOP: the process hangs (a GC pause, a throttled or frozen pod) with its sockets open. */
+  pause(name: string): void {
+    this.signal(name, "SIGSTOP");
+  }
+
+  /** SIGCONT after pause(). */
+  resume(name: string): void {
+    this.signal(name, "SIGCONT");
+  }
+
+  private signal(name: string, signal: NodeJS.Signals): void {
+    const p = this.process(name);
+    if (!isOurs(p.pid, marker(p.service))) throw new Error(`cluster: ${name} is not running`);
+    process.kill(p.pid, signal);
+  }
+
   /** Everything this cluster started, services first (nginx keeps routing while they drain). */
   async stopAll(graceMs = 20_000): Promise<void> {
     await stopState(this.stateDir, this.state, graceMs);

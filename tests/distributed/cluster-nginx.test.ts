@@ -13,25 +13,18 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createParleyClient, createSession, RealtimeClient, type ParleyClient, type Session } from "@parley/sdk";
+import { RealtimeClient } from "@parley/sdk";
 import { NodeWebSocket } from "@parley/sdk/node";
 import type { Message } from "@parley/gen/parley/chat/v1/message_pb";
 import type { Welcome } from "@parley/gen/parley/realtime/v1/frames_pb";
 import { createTestDatabase, deleteBusNamespace, deleteRedisKeys, waitFor } from "@parley/platform/testing";
 import { startSmtpSink, type SmtpSink } from "@parley/platform/testing-smtp";
 import { startCluster, type Cluster } from "../../scripts/cluster/index.js";
+import { befriend, openDirect, signUp as signUpPerson, type Person } from "./support/people.js";
 
 const REAL = process.env.PARLEY_TEST_REAL === "1";
 const NATS_URL = "nats://127.0.0.1:4222";
 const REDIS_URL = "redis://127.0.0.1:6379";
-
-interface Person {
-  id: string;
-  username: string;
-  session: Session;
-  /** One client for every service: nginx routes by proto package, as the ingress does. */
-  api: ParleyClient;
-}
 
 describe.skipIf(!REAL)("make cluster: replicas behind nginx at one URL", () => {
   const runId = randomBytes(4).toString("hex");
@@ -105,21 +98,13 @@ describe.skipIf(!REAL)("make cluster: replicas behind nginx at one URL", () => {
     );
   });
 
-  async function signUp(username: string): Promise<Person> {
-    let session: Session | undefined;
-    const api = createParleyClient({ baseUrl: c().url, getAccessToken: () => session?.accessToken() });
-    const email = `${username}@example.com`;
-    const password = `${username} has a long passphrase`;
-    await api.auth.register({ email, username, password, displayName: username });
-    // Mailed by whichever notification replica took identity's event from NATS.
-    const token = await smtp!.verificationToken(email, 20_000).catch((err: unknown) => {
-      throw new Error(`no verification mail for ${email}:\n${c().tail()}`, { cause: err });
-    });
-    await api.auth.verifyEmail({ token });
-    session = createSession(api);
-    const me = await session.login(username, password);
-    return { id: me!.id, username, session, api };
-  }
+  // Mailed by whichever notification replica took identity's event from NATS.
+  const signUp = (username: string) =>
+    signUpPerson(c().url, username, (email) =>
+      smtp!.verificationToken(email, 20_000).catch((err: unknown) => {
+        throw new Error(`no verification mail for ${email}:\n${c().tail()}`, { cause: err });
+      }),
+    );
 
   function connect(person: Person, cursors: Record<string, bigint>) {
     const messages: Message[] = [];
@@ -148,12 +133,9 @@ describe.skipIf(!REAL)("make cluster: replicas behind nginx at one URL", () => {
     const n = Date.now() % 100_000;
     alice = await signUp(`nalice${n}`);
     bob = await signUp(`nbob${n}`);
-    const sent = await alice.api.friends.sendFriendRequest({ target: { case: "username", value: bob.username } });
-    await bob.api.friends.respondToFriendRequest({ requestId: sent.request!.id, accept: true });
+    await befriend(alice, bob);
     // Chat learns the friendship from identity's event (NATS) on whichever replica consumes it.
-    await waitFor(async () => {
-      conversationId = (await alice.api.conversations.openDirect({ userId: bob.id })).conversation!.id;
-    }, { timeoutMs: 15_000 });
+    conversationId = await openDirect(alice, bob);
     expect(conversationId).not.toBe("");
   });
 

@@ -93,6 +93,7 @@ export async function createPlatform(config: PlatformConfig, logger?: Logger): P
       security: config.nats,
       streamReplicas: config.natsStreamReplicas,
       memoryLimits: config.retention.memoryBus,
+      ackWaitMs: config.busAckWaitMs,
     });
     cleanup.push(() => bus.close());
     const stores = await createStores({ redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix || undefined, logger: log });

@@ -67,6 +67,11 @@ const envSchema = z.object({
   /** Redis for presence, rate limits, revocations; unset = in memory. */
   REDIS_URL: url.optional(),
   /** Isolates one Parley installation on a shared NATS (stream-name suffix, subject and durable prefix). */
+  /**
+   * Seconds JetStream waits for a consumer's ack before it redelivers (every durable and own
+   * consumer). Default 30; the chaos suite shortens it so a paused process outlives it in seconds.
+   */
+  BUS_ACK_WAIT: seconds.default(30),
   BUS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_]*$/, "letters, digits and '_' only").default(""),
   /** Prefix of every Redis key, for the same reason. */
   REDIS_KEY_PREFIX: z.string().default(""),
@@ -140,6 +145,11 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().default("false"),
   /** Seconds to keep serving after SIGTERM before closing (endpoint removal races SIGTERM). */
   SHUTDOWN_DELAY: z.coerce.number().min(0).default(0),
+  /**
+   * Seconds a realtime edge's presence entry lives without a heartbeat (heartbeats every third of
+   * it): how long a crashed node's users still look online. Default 60.
+   */
+  PRESENCE_TTL: seconds.default(60),
   /** Open WebSockets one user may hold across all edge nodes; one more is closed 4429 at open. */
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().positive().default(20),
   /** Multiplies every rate-limit policy's limit and burst (load tests raise it). */
@@ -178,6 +188,7 @@ export interface PlatformConfig {
     memoryBus: { maxAgeMs: number; maxEvents: number; maxBytes: number };
   };
   redisUrl: string | undefined;
+  busAckWaitMs: number;
   busNamespace: string;
   redisKeyPrefix: string;
   httpPort: number;
@@ -210,6 +221,7 @@ export interface PlatformConfig {
   trustProxy: TrustProxy;
   shutdownDelaySec: number;
   wsMaxSocketsPerUser: number;
+  presenceTtlMs: number;
   rateLimitScale: number;
   webDist: string | undefined;
   graphReconcileIntervalSec: number;
@@ -268,6 +280,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       memoryBus: { maxAgeMs: e.BUS_MEMORY_MAX_AGE * 1000, maxEvents: e.BUS_MEMORY_MAX_EVENTS, maxBytes: e.BUS_MEMORY_MAX_BYTES },
     },
     redisUrl: e.REDIS_URL,
+    busAckWaitMs: e.BUS_ACK_WAIT * 1000,
     busNamespace: e.BUS_NAMESPACE,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     httpPort: e.PORT,
@@ -299,6 +312,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy,
     shutdownDelaySec: e.SHUTDOWN_DELAY,
     wsMaxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
+    presenceTtlMs: e.PRESENCE_TTL * 1000,
     rateLimitScale: e.RATE_LIMIT_SCALE,
     webDist: e.WEB_DIST,
     graphReconcileIntervalSec: e.GRAPH_RECONCILE_INTERVAL,

@@ -76,6 +76,15 @@ describe("OrderedStreams", () => {
     streams.accept(msg(8));
     streams.accept(msg(7));
     expect(seqs()).toEqual([6, 7, 8]);
+    // 4 and 5 at or below the cursor, the second 6 by id, the second 8 while held.
+    expect(streams.duplicatesDropped).toBe(4);
+  });
+
+  it("counts nothing as a duplicate on a clean in-order or reordered stream", () => {
+    streams.seed("c1", 0n);
+    for (const s of [1, 2, 4, 3, 5]) streams.accept(msg(s));
+    expect(seqs()).toEqual([1, 2, 3, 4, 5]);
+    expect(streams.duplicatesDropped).toBe(0);
   });
 
   it("a message seen by id is not delivered again even under another seq (re-send after resume)", () => {

@@ -149,6 +149,22 @@ describe("RealtimeClient", () => {
     for (const seq of [2, 1, 1, 3, 2]) ws.push({ deliveryId: id++, kind: { case: "message", value: msg(seq) } });
     expect(received.map((m) => Number(m.seq))).toEqual([1, 2, 3]);
     expect(client!.cursors()).toEqual({ c1: 3n });
+    // The second 1 and the second 2 (a re-send and a resume overlap, say): dropped and counted.
+    expect(client!.stats()).toEqual({ reorderHolds: 1, duplicatesDropped: 2 });
+  });
+
+  it("counts a message re-sent on a new socket (resume overlapping what it had) as a duplicate, and delivers it once", async () => {
+    start({ cursors: { c1: 0n } });
+    const first = await welcomed();
+    first.push({ deliveryId: 1n, kind: { case: "message", value: msg(1) } });
+    first.serverClose(1006, "");
+    await vi.advanceTimersByTimeAsync(50);
+    const second = await welcomed();
+    expect(second).not.toBe(first);
+    second.push({ deliveryId: 1n, kind: { case: "message", value: msg(1) } });
+    second.push({ deliveryId: 2n, kind: { case: "message", value: msg(2) } });
+    expect(received.map((m) => Number(m.seq))).toEqual([1, 2]);
+    expect(client!.stats().duplicatesDropped).toBe(1);
   });
 
   it("a server Gap is reported and the stream continues after it", async () => {

@@ -45,7 +45,14 @@ export interface RealtimeModule extends ServiceModule {
 }
 
 export async function createRealtimeService(deps: PlatformDeps, opts: RealtimeOptions): Promise<RealtimeModule> {
-  const tuning: RealtimeTuning = { ...defaultTuning, maxSocketsPerUser: deps.config.wsMaxSocketsPerUser, ...opts.tuning };
+  const tuning: RealtimeTuning = {
+    ...defaultTuning,
+    maxSocketsPerUser: deps.config.wsMaxSocketsPerUser,
+    // A third of the TTL, as the defaults (20 s of 60 s): two heartbeats may be lost before an entry expires.
+    presenceTtlMs: deps.config.presenceTtlMs,
+    presenceHeartbeatMs: Math.max(1_000, Math.floor(deps.config.presenceTtlMs / 3)),
+    ...opts.tuning,
+  };
   const ctx: EdgeContext = {
     deps,
     nodeId: deps.config.nodeId,

@@ -17,6 +17,8 @@ export async function createBus(opts: {
   /** JetStream stream replicas (NATS_STREAM_REPLICAS); the in-process bus has none. */
   streamReplicas?: number | undefined;
   memoryLimits?: MemoryBusLimits | undefined;
+  /** JetStream ack wait of consumers that name none (BUS_ACK_WAIT). */
+  ackWaitMs?: number | undefined;
 }): Promise<EventBus> {
   if (opts.natsUrl) {
     return createJetStreamBus({
@@ -25,6 +27,7 @@ export async function createBus(opts: {
       security: opts.security,
       streamReplicas: opts.streamReplicas,
       ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),
     });
   }
   return createMemoryBus({ logger: opts.logger, ...(opts.memoryLimits ? { limits: opts.memoryLimits } : {}) });

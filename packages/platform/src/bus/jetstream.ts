@@ -81,6 +81,8 @@ export interface JetStreamBusOptions {
   /** Replicas of every stream it creates or updates (default 1); 3 on a 3-node JetStream cluster. */
   streamReplicas?: number | undefined;
   logger: Logger;
+  /** Ack wait of consumers that name none; default DEFAULT_ACK_WAIT_MS. */
+  ackWaitMs?: number;
 }
 
 function apiErrorCode(err: unknown): number | undefined {
@@ -104,6 +106,7 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
   const wire = (subject: string): string => (ns ? `${ns}.${subject}` : subject);
   const unwire = (subject: string): string => (ns && subject.startsWith(`${ns}.`) ? subject.slice(ns.length + 1) : subject);
   const streamName = (spec: StreamSpec): string => (ns ? `${spec.name}_${ns}` : spec.name);
+  const defaultAckWaitMs = opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
   const consumerName = (name: string): string => (ns ? `${ns}_${name}` : name).replace(/[^A-Za-z0-9_-]/g, "_");
 
   // Credentials leave the URL for the connect options; only the redacted form is ever printed.
@@ -320,7 +323,7 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
     async consume(o) {
       const stream = streamName(streamForFilters(o.subjects, o.durable));
       const base = consumerName(o.durable);
-      const ackWait = nanos(o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS);
+      const ackWait = nanos(o.ackWaitMs ?? defaultAckWaitMs);
       // Unlimited on the server: the client dead-letters at maxDeliver, and an event the server
       // stopped delivering on its own (max_deliver reached by ack-wait expiries) would be lost silently.
       const maxDeliver = -1;
@@ -355,7 +358,7 @@ export async function createJetStreamBus(opts: JetStreamBusOptions): Promise<Eve
           ...(resumeAfter === undefined
             ? { deliver_policy: DeliverPolicy.New }
             : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resumeAfter + 1 }),
-          ack_wait: nanos(o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
+          ack_wait: nanos(o.ackWaitMs ?? defaultAckWaitMs),
           max_deliver: o.maxDeliver ?? DEFAULT_MAX_DELIVER,
           // The server deletes it once this process is gone for a minute.
           inactive_threshold: nanos(OWN_INACTIVE_THRESHOLD_MS),

@@ -82,6 +82,8 @@ export interface SyncedInfo {
 export interface RealtimeStats {
   /** Messages held back because they arrived ahead of a missing seq (see OrderedStreams). */
   reorderHolds: number;
+  /** Message frames dropped as already delivered (re-sends, resume overlap): see OrderedStreams.duplicatesDropped. */
+  duplicatesDropped: number;
 }
 
 export type UrlSource = string | readonly string[] | (() => string | Promise<string>);
@@ -171,7 +173,7 @@ export class RealtimeClient extends TypedEmitter<RealtimeEvents> {
   }
 
   stats(): RealtimeStats {
-    return { reorderHolds: this.streams.reorderHolds };
+    return { reorderHolds: this.streams.reorderHolds, duplicatesDropped: this.streams.duplicatesDropped };
   }
 
   /** True if the signal was sent (the socket is open). */

@@ -38,6 +38,7 @@ export class OrderedStreams {
   private readonly seenIds = new Map<string, true>();
   private readonly maxIds: number;
   private holds = 0;
+  private duplicates = 0;
 
   constructor(private readonly opts: OrderedStreamsOptions) {
     this.maxIds = opts.maxRememberedIds ?? 20_000;
@@ -70,22 +71,36 @@ export class OrderedStreams {
     return this.holds;
   }
 
+  /**
+   * Message frames dropped because the client already had that message (by id, at or below the
+   * cursor, or already held): re-sends after a lost ack, resume overlapping live delivery. What a
+   * chaos run counts as "duplicates before client dedupe"; the app never sees them.
+   */
+  get duplicatesDropped(): number {
+    return this.duplicates;
+  }
+
   cursorOf(conversationId: string): bigint | undefined {
     return this.streams.get(conversationId)?.cursor;
   }
 
   accept(message: Message): void {
-    if (this.seenIds.has(message.id)) return;
+    if (this.seenIds.has(message.id)) {
+      this.duplicates++;
+      return;
+    }
     // A conversation the client knew nothing about starts at 0: anything
     // earlier than the first message seen is reported as a gap, not assumed.
     this.seed(message.conversationId, 0n);
     const s = this.streams.get(message.conversationId)!;
     if (message.seq <= s.cursor) {
+      this.duplicates++;
       this.remember(message.id);
       return;
     }
     if (message.seq !== s.cursor + 1n) {
       if (!s.held.has(message.seq)) this.holds++;
+      else this.duplicates++;
       s.held.set(message.seq, message);
       s.gapTimer ??= setTimeout(() => void this.reportGap(message.conversationId), this.opts.holdMs);
       return;
@@ -121,7 +136,10 @@ export class OrderedStreams {
     for (let next = s.held.get(s.cursor + 1n); next; next = s.held.get(s.cursor + 1n)) {
       s.held.delete(next.seq);
       if (!this.seenIds.has(next.id)) this.emit(s, next);
-      else s.cursor = next.seq;
+      else {
+        this.duplicates++;
+        s.cursor = next.seq;
+      }
     }
     if (s.held.size === 0 && s.gapTimer) {
       clearTimeout(s.gapTimer);
