@@ -117,7 +117,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   const flags = new Map<string, string>();
   for (const a of argv) {
     if (a === "--") continue;
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(a);
     if (!m?.[1]) throw new Error(`unknown argument ${a}`);
     flags.set(m[1], m[2] ?? "true");
   }
