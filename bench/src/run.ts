@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [-- --quick | --full] [--only=capacity,fanout,ramp,direct,history]
- *   [--targets=parley,parley-split,parley-embedded,socketio,socketio-redis,uws] [--client=light|sdk] [--repeat=N]`
+ *   [--targets=parley,parley-split,parley-cluster,parley-embedded,socketio,socketio-redis,uws] [--client=light|sdk] [--repeat=N]`
  * Runs each scenario --repeat times against each stack, one stack at a time on this machine, and
  * writes bench/results/<date>.md and .json. Reports numbers; asserts nothing. Every size is a
  * flag or a BENCH_* env var (lib/options.ts).
@@ -15,6 +15,7 @@ import { runDirect } from "./scenarios/direct.js";
 import { runFanout, runRamp } from "./scenarios/fanout.js";
 import { startSocketIo } from "./socketio/stack.js";
 import { startParley, type ParleyTarget } from "./parley/stack.js";
+import { startParleyCluster } from "./parley/cluster.js";
 
 const argv = process.argv.slice(2);
 // --label=<text> tags the report (e.g. "before, main@abc123"); not a size, so read here.
@@ -78,6 +79,8 @@ async function start(name: StackName): Promise<BenchTarget | ParleyTarget | { er
       return step("parley-split: start", () => startParley(o, "split"));
     case "parley-embedded":
       return step("parley-embedded: start", () => startParley(o, "embedded"));
+    case "parley-cluster":
+      return step("parley-cluster: start", () => startParleyCluster(o));
   }
 }
 
@@ -118,9 +121,9 @@ for (const name of o.targets) {
   out.description = "description" in started ? started.description : DESCRIPTIONS[name as "socketio" | "socketio-redis" | "uws"];
   try {
     await runAll(started, o, out);
-    if (o.scenarios.has("history") && "history" in started && name === "parley") {
-      const parley = started;
-      out.history = await step("parley: (d) history", () => parley.history(o));
+    const history = "history" in started ? started.history : undefined;
+    if (o.scenarios.has("history") && history && name === "parley") {
+      out.history = await step("parley: (d) history", () => history(o));
     }
   } finally {
     await started.stop();

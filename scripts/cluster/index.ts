@@ -148,6 +148,11 @@ export class Cluster {
     return this.state.wsUrl;
   }
 
+  /** nginx's master process (its workers are its children): for CPU accounting, e.g. the bench. */
+  get nginxPid(): number {
+    return this.state.nginx.pid;
+  }
+
   get nginxLog(): string {
     return join(this.stateDir, "nginx", "access.log");
   }

@@ -52,7 +52,28 @@ export interface BenchOptions {
   resultsDir: string;
   /** Another checkout whose Parley (packages/embedded) the parley stacks run; "" = this one. */
   parleyRoot: string;
+  /** parley-cluster: processes per service (realtime = edge nodes), `--cluster-replicas=chat=2,identity=2,notification=2,realtime=2`. */
+  clusterReplicas: Record<ClusterService, number>;
 }
+
+export type ClusterService = "identity" | "chat" | "notification" | "realtime";
+const CLUSTER_SERVICES: readonly ClusterService[] = ["identity", "chat", "notification", "realtime"];
+
+/** "chat=2,realtime=3" → every service's count (2 where not named, as `make cluster`). */
+export function parseClusterReplicas(spec: string): Record<ClusterService, number> {
+  const out: Record<ClusterService, number> = { identity: 2, chat: 2, notification: 2, realtime: 2 };
+  for (const part of spec.split(",").filter(Boolean)) {
+    const [name, count] = part.split("=");
+    const svc = CLUSTER_SERVICES.find((x) => x === name);
+    const k = Number(count);
+    if (!svc || !Number.isInteger(k) || k <= 0) throw new Error(`--cluster-replicas: "${part}" is not <${CLUSTER_SERVICES.join("|")}>=<positive integer>`);
+    out[svc] = k;
+  }
+  return out;
+}
+
+/** What runs when --targets is not given: every stack but parley-cluster (it needs `pnpm build` and nginx; opt in by name). */
+export const DEFAULT_TARGETS: readonly StackName[] = STACK_NAMES.filter((x) => x !== "parley-cluster");
 
 const QUICK = {
   capacitySockets: 1000,
@@ -96,7 +117,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   const flags = new Map<string, string>();
   for (const a of argv) {
     if (a === "--") continue;
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(a);
     if (!m?.[1]) throw new Error(`unknown argument ${a}`);
     flags.set(m[1], m[2] ?? "true");
   }
@@ -118,7 +139,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     if (!known) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(", ")})`);
     scenarios.add(known);
   }
-  const targets = pick("targets", STACK_NAMES.join(",")).split(",").map((t) => {
+  const targets = pick("targets", DEFAULT_TARGETS.join(",")).split(",").map((t) => {
     const known = STACK_NAMES.find((x) => x === t);
     if (!known) throw new Error(`unknown target ${t} (known: ${STACK_NAMES.join(", ")})`);
     return known;
@@ -154,6 +175,7 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
     natsUrl: pick("nats-url", "nats://127.0.0.1:4222"),
     redisUrl: pick("redis-url", "redis://127.0.0.1:6379"),
     parleyRoot: pick("parley-root", ""),
+    clusterReplicas: parseClusterReplicas(pick("cluster-replicas", "")),
     resultsDir: pick("results-dir", new URL("../../results", import.meta.url).pathname),
   };
 }

@@ -47,6 +47,7 @@ export const LABELS: Record<StackName, string> = {
   socketio: "Socket.IO",
   "socketio-redis": "Socket.IO + Redis adapter",
   uws: "raw uWebSockets.js pub/sub (floor)",
+  "parley-cluster": "Parley cluster (make cluster)",
 };
 /** The peer every ratio is taken against. */
 const PEER: StackName = "socketio-redis";
@@ -100,6 +101,21 @@ function stackCpuCell<T extends { cpu: CpuUsage }>(runs: Runs<T> | undefined): s
   const keys = [...new Set(ok.flatMap((r) => Object.keys(r.cpu.backendCpuSeconds)))] as Array<keyof CpuUsage["backendCpuSeconds"]>;
   const backends = keys.map((k) => `${k} ${n(median(ok.map((r) => r.cpu.backendCpuSeconds[k] ?? 0)), 2)}`);
   return [`server ${server}`, ...backends].join(" + ") + " CPU-s";
+}
+
+/** CPU-seconds and % of one core per server process (its role), median over the runs: where the stack's own CPU went. */
+function serverCpuCell<T extends { cpu: CpuUsage }>(runs: Runs<T> | undefined): string {
+  const ok = okRuns(runs);
+  if (ok.length === 0) return "–";
+  const roles = [...new Set(ok.flatMap((r) => r.cpu.servers.map((s) => s.role)))];
+  const of = (r: T, role: string) => r.cpu.servers.filter((s) => s.role === role);
+  return roles
+    .map((role) => {
+      const sec = median(ok.map((r) => of(r, role).reduce((a, s) => a + s.cpuSeconds, 0)));
+      const pct = median(ok.map((r) => of(r, role).reduce((a, s) => a + s.cpuPct, 0)));
+      return `${role} ${n(sec, 2)} s (${n(pct)}%)`;
+    })
+    .join(" · ");
 }
 
 // `undefined`: a figure an older report (read by compare) did not record.
@@ -178,6 +194,7 @@ ${row("send → last member max", (x) => stat(fan(x), (f) => lat((s) => s.maxMs)
 ${row("send call → ack p50 / p99", (x) => `${stat(fan(x), (f) => lat((s) => s.p50Ms)(f.sendAck), ms)} / ${stat(fan(x), (f) => lat((s) => s.p99Ms)(f.sendAck), ms)}`)}
 ${row("duplicates after dedupe", (x) => stat(fan(x), (f) => f.duplicates, n))}
 ${row("stack CPU (server + backends)", (x) => stackCpuCell(fan(x)))}
+${row("server CPU per process", (x) => serverCpuCell(fan(x)))}
 ${row("deliveries per stack CPU-second", withRatio(fan, (f) => f.deliveriesPerCpuSecond, (v) => n(v), true))}
 ${row("load generator CPU", (x) => generatorCell(fan(x)))}
 
@@ -198,6 +215,7 @@ ${row("send call → ack p99", (x) => stat(dir(x), (d) => lat((s) => s.p99Ms)(d.
 ${row("lost", (x) => stat(dir(x), (d) => d.lost, n))}
 ${row("duplicates after dedupe", (x) => stat(dir(x), (d) => d.duplicates, n))}
 ${row("stack CPU (server + backends)", (x) => stackCpuCell(dir(x)))}
+${row("server CPU per process", (x) => serverCpuCell(dir(x)))}
 ${row("deliveries per stack CPU-second", withRatio(dir, (d) => d.deliveriesPerCpuSecond, (v) => n(v), true))}
 ${row("load generator CPU (senders included)", (x) => generatorCell(dir(x)))}
 

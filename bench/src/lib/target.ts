@@ -8,10 +8,12 @@ import type { DriverKind } from "./protocol.js";
  * a process of its own (the Kubernetes shape); parley-embedded: the same process with
  * no backends at all (PGlite, in-process bus, memory stores — `make dev`); socketio: one Socket.IO
  * server, no adapter; socketio-redis: --socket-io-instances servers joined by the Redis adapter;
- * uws: raw uWebSockets.js pub/sub speaking the Socket.IO subset the light client uses (the floor).
+ * uws: raw uWebSockets.js pub/sub speaking the Socket.IO subset the light client uses (the floor);
+ * parley-cluster: `make cluster` (scripts/cluster) — every service and edge node a process of its
+ * own from the compiled build, --cluster-replicas each, behind nginx.
  */
-export type StackName = "parley" | "parley-split" | "parley-embedded" | "socketio" | "socketio-redis" | "uws";
-export const STACK_NAMES: readonly StackName[] = ["parley", "parley-split", "parley-embedded", "socketio", "socketio-redis", "uws"];
+export type StackName = "parley" | "parley-split" | "parley-embedded" | "socketio" | "socketio-redis" | "uws" | "parley-cluster";
+export const STACK_NAMES: readonly StackName[] = ["parley", "parley-split", "parley-cluster", "parley-embedded", "socketio", "socketio-redis", "uws"];
 
 export interface BenchUser {
   userId: string;

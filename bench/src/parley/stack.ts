@@ -1,24 +1,17 @@
 /**
  * Starts Parley for the bench: the embedded process on a scratch Postgres database (and, with
- * --parley-backends=real, NATS JetStream and Redis), and sets users and conversations up through
- * the public API with the SDK.
- *
- * Tokens: the bench hands the server its signing key (JWT_PRIVATE_JWK, as an operator would) and
- * mints access tokens itself, so 19k sockets need no 19k argon2 logins. Users that must befriend
- * each other are registered and verified through the API for real.
+ * --parley-backends=real, NATS JetStream and Redis); users, the group and the 1-1 conversations
+ * are set up through the public API (api.ts, shared with the cluster target).
  */
-import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { createServer } from "node:net";
-import { createSigningKeyFromJwk } from "./signer.js";
-import { createNodeParleyClient } from "@parley/sdk/node";
-import type { ParleyClient } from "@parley/sdk";
-import { mapLimit, sleep } from "../lib/clock.js";
+import { sleep } from "../lib/clock.js";
 import type { BenchOptions } from "../lib/options.js";
 import { forkTs, gcRss, type Child } from "../lib/proc.js";
 import type { Backend } from "../lib/cpu.js";
-import { connectPost } from "../light/http.js";
-import type { BenchTarget, BenchUser, GroupHandle } from "../lib/target.js";
+import type { BenchTarget } from "../lib/target.js";
 import { measureHistory, type HistoryResult } from "../scenarios/history.js";
+import { newRunId, parleyApi, TOKEN_TTL_SEC } from "./api.js";
 import { scratchDatabase, seedHistory } from "./seed.js";
 
 type ServerMsg = { t: "listening"; apiUrl: string; wsUrl: string } | { t: "rss"; bytes: number };
@@ -26,10 +19,8 @@ const isListening = (m: ServerMsg): m is Extract<ServerMsg, { t: "listening" }> 
 
 export interface ParleyTarget extends BenchTarget {
   description: string;
-  history(o: BenchOptions): Promise<HistoryResult>;
+  history?(o: BenchOptions): Promise<HistoryResult>;
 }
-
-const TOKEN_TTL_SEC = 3600;
 
 /**
  * variant "backends": the embedded process on --parley-backends (real Postgres, plus NATS and
@@ -39,7 +30,7 @@ const TOKEN_TTL_SEC = 3600;
  * runs it.
  */
 export async function startParley(o: BenchOptions, variant: "backends" | "split" | "embedded"): Promise<ParleyTarget> {
-  const runId = `${Date.now().toString(36)}_${randomUUID().slice(0, 6)}`;
+  const runId = newRunId();
   const dbName = `parley_bench_${runId}`;
   const databaseUrl = variant !== "embedded" ? await scratchDatabase(o.postgresUrl, dbName, "create") : undefined;
   const { privateKey } = generateKeyPairSync("ed25519");
@@ -73,26 +64,7 @@ export async function startParley(o: BenchOptions, variant: "backends" | "split"
   const edge = variant === "split" ? await startEdgeApart(env, apiUrl) : undefined;
   const wsUrl = edge?.wsUrl ?? listening.wsUrl;
   const edgeChild = edge?.child ?? child;
-  const mint = await createSigningKeyFromJwk(jwk, TOKEN_TTL_SEC);
-  const api = (token: string): ParleyClient => createNodeParleyClient({ baseUrl: apiUrl, protocol: "connect", getAccessToken: () => token });
-  const anonymous = createNodeParleyClient({ baseUrl: apiUrl, protocol: "connect" });
-  const mintUser = async (): Promise<BenchUser> => {
-    const userId = randomUUID();
-    return { userId, token: await mint(userId) };
-  };
-
-  async function registerUser(i: number): Promise<BenchUser> {
-    const name = `b${runId.replace(/_/g, "")}${i}`.slice(0, 32);
-    const email = `${name}@bench.parley.local`;
-    const res = await anonymous.auth.register({ email, username: name, password: `Bench-${runId}-pw!`, displayName: name });
-    const userId = res.user?.id;
-    if (!userId) throw new Error("register returned no user");
-    // EMAIL_VERIFICATION=off (above): the account is verified on register, no mail round trip.
-    if (!res.user?.emailVerified) throw new Error(`${email} was not verified on register; is EMAIL_VERIFICATION=off?`);
-    return { userId, token: await mint(userId) };
-  }
-
-  let registered = 0;
+  const api = await parleyApi({ apiUrl, jwk, runId });
   return {
     name: variant === "embedded" ? "parley-embedded" : variant === "split" ? "parley-split" : "parley",
     driver: "parley",
@@ -111,59 +83,14 @@ export async function startParley(o: BenchOptions, variant: "backends" | "split"
     servers: [{ pid: child.pid, role: "parley" }, ...(edge ? [{ pid: edge.child.pid, role: "edge" }] : [])],
     backends,
     gcRss: () => gcRss(edgeChild),
-    async users(n, opts) {
-      if (!opts.social) return mapLimit(Array.from({ length: n }), 64, () => mintUser());
-      const base = registered;
-      registered += n;
-      return mapLimit(Array.from({ length: n }, (_, i) => base + i), 8, (i) => registerUser(i));
-    },
-    async group(members): Promise<GroupHandle> {
-      // The first member creates the group and sends, so a group of M members has M sockets to
-      // deliver to (the sender's own devices get its messages too) and stays within the product's
-      // group cap (1,000 members).
-      const [first, ...rest] = members;
-      if (!first) throw new Error("a fan-out group needs at least one member");
-      const ownerToken = first.token;
-      const owner = api(ownerToken);
-      const created = await owner.conversations.createGroup({ title: "bench fan-out", memberIds: [] });
-      const room = created.conversation?.id;
-      if (!room) throw new Error("createGroup returned no conversation");
-      const invite = await owner.conversations.createInvite({ conversationId: room, maxUses: 0 });
-      const code = invite.invite?.code ?? "";
-      await mapLimit(rest, 16, (m) => api(m.token).conversations.joinByInvite({ code }));
-      // The group's sender is the runner itself: a plain keep-alive HTTP POST per message (light/http.ts).
-      return {
-        room,
-        async send(body) {
-          await connectPost(apiUrl, "parley.chat.v1.MessageService/SendMessage", ownerToken, "127.0.0.1", {
-            conversationId: room,
-            clientMessageId: randomUUID(),
-            text: body,
-          });
-        },
-      };
-    },
-    async directs(pairs) {
-      return mapLimit(pairs, 8, async ([a, b]) => {
-        const req = await api(a.token).friends.sendFriendRequest({ target: { case: "userId", value: b.userId } });
-        await api(b.token).friends.respondToFriendRequest({ requestId: req.request?.id ?? "", accept: true });
-        // Chat learns the friendship from identity's event; retry until the projection has it.
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const res = await api(a.token).conversations.openDirect({ userId: b.userId });
-            if (res.conversation?.id) return res.conversation.id;
-          } catch (err) {
-            if (attempt >= 100) throw err;
-          }
-          await sleep(100);
-        }
-      });
-    },
+    users: api.users,
+    group: api.group,
+    directs: api.directs,
     async history(opts) {
       if (!databaseUrl) throw new Error("history needs real Postgres (not run on parley-embedded)");
-      const reader = await mintUser();
+      const reader = await api.mintUser();
       const seed = await seedHistory(databaseUrl, reader.userId, opts.historyMessages, opts.historyConversations);
-      return measureHistory(api(reader.token), seed, {
+      return measureHistory(api.client(reader.token), seed, {
         messages: opts.historyMessages,
         conversations: opts.historyConversations,
         samples: opts.historySamples,
