@@ -2,8 +2,8 @@
 # The Helm chart gate (make check): helm/parley lints clean and renders, with its defaults and
 # with every example values file in helm/parley/ci/; every rendered object is valid against the
 # Kubernetes OpenAPI schemas and keeps the chart's safe defaults; deploy/k8s/parley.yaml is what
-# the chart renders today; and each file in helm/parley/ci-invalid/ is refused by the values
-# schema for the reason its `# expect:` line names.
+# the chart renders today; every value in the values schema is described; and each file in
+# helm/parley/ci-invalid/ is refused by the values schema for the reason its `# expect:` line names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 chart=helm/parley
@@ -18,6 +18,7 @@ render() { # name, then helm values args
   "$HELM" template parley "$chart" --namespace parley "$@" > "$out/$name.yaml"
 }
 
+node --import tsx deploy/tools/check-values-schema.ts "$chart/values.schema.json"
 render defaults
 rendered=("$out/defaults.yaml")
 for values in "$chart"/ci/*.yaml; do
