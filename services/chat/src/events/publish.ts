@@ -46,8 +46,9 @@ export function messageEvent(type: MessageEventType, message: Omit<MessageRow, "
  * (`completeStoredMessageEvents`).
  */
 export function sentMessageEvent(message: Omit<MessageRow, "search">, recipientIds: string[]): { stored: OutboxEvent; published: OutboxEvent } {
-  const published = messageEvent(chatEvents.messageCreated, message, recipientIds);
-  const stored = toBinary(MessageEventSchema, create(MessageEventSchema, { message: toMessage(message) }));
+  const shared = toMessage(message);
+  const published = outboxEvent(chatEvents.messageCreated, { message: shared, recipientIds });
+  const stored = toBinary(MessageEventSchema, create(MessageEventSchema, { message: shared }));
   return { published, stored: { id: published.id, subject: published.subject, payload: stored } };
 }
 
